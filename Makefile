@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make run` (set up, build the index, serve) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install run index test chat bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -m pip install -q -e '.[dev]' 2>&1 | grep -v "^WARNING: Location"; test $${PIPESTATUS[0]} -eq 0
+	touch $@
+
+install: $(STAMP)
+
+index: install
+	@test -f index/seed/CURRENT || $(BIN)/rag index corpus
+
+run: index
+	$(BIN)/rag chat
+
+chat: index
+	$(BIN)/rag chat
+
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) index/*/ artifacts reports

@@ -1,0 +1,204 @@
+"""The `rag` command: index, ask, chat, eval and serve, all over the same Pipeline."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from rag.errors import RagError
+from rag.settings import AnswerMode, Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Ask questions of your documents and get answers cited to the exact passage.")
+console = Console()
+err = Console(stderr=True)
+
+IndexOpt = Annotated[Optional[str], typer.Option("--index", "-i", help="Index name under RAG_INDEX_DIR "
+                                                 "(default: RAG_INDEX_NAME, i.e. 'seed', the seed corpus).")]
+TopKOpt = Annotated[Optional[int], typer.Option("--top-k", "-k", min=1, max=100, help="Passages to retrieve.")]
+ModeOpt = Annotated[Optional[AnswerMode], typer.Option("--mode", "-m", help="Answer mode (default RAG_ANSWER_MODE).")]
+
+
+def settings_for(index: str | None, **overrides: object) -> Settings:
+    """Settings from the environment, with the command's options on top."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if index is not None:
+        values["index_name"] = index
+    return Settings(**values)
+
+
+def make_pipeline(settings: Settings):  # noqa: ANN201 - imported lazily to keep --help fast
+    """The Pipeline for these settings (loads the embedding model)."""
+    from rag.pipeline import Pipeline
+
+    return Pipeline(settings)
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("bm25s", "faiss", "sentence_transformers", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except ImportError:  # pragma: no cover - transformers is a dependency
+        pass
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show info logs.")] = False) -> None:
+    _configure_logging(verbose)
+
+
+@app.command()
+def index(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders (default: what the index was "
+                                                         "built from, or RAG_CORPUS_DIR).")] = None,
+    index: IndexOpt = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed everything from scratch.")] = False,
+) -> None:
+    """Build or update an index; only new or changed documents are embedded."""
+    pipeline = make_pipeline(settings_for(index))
+    report = pipeline.index(paths or [], rebuild=rebuild, progress=sys.stderr.isatty())
+    for path, reason in report.failures:
+        err.print(f"[yellow]skipped[/] {path}: {reason}", highlight=False)
+    s = report.stats
+    console.print(f"index [bold]{pipeline.index_name}[/]: {report.documents} documents, {report.chunks} chunks "
+                  f"({len(s.added)} added, {len(s.changed)} changed, {len(s.removed)} removed, "
+                  f"{len(s.unchanged)} unchanged; {s.embedded_chunks} chunks embedded) in {report.seconds:.1f}s",
+                  highlight=False)
+
+
+def _print_answer(answer, as_json: bool) -> None:  # noqa: ANN001
+    if as_json:
+        print(json.dumps(answer.model_dump(), ensure_ascii=False))
+        return
+    style = "yellow" if answer.abstained else "bold"
+    console.print(f"[{style}]{answer.answer}[/]", highlight=False)
+    for c in answer.citations:
+        console.print(f"  [cyan][{c.n}][/] {c.title} ({c.doc_id}, chars {c.start}-{c.end}, score {c.score:.2f})",
+                      highlight=False)
+    if answer.notice:
+        console.print(f"[dim]{answer.notice}[/]", highlight=False)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    index: IndexOpt = None,
+    top_k: TopKOpt = None,
+    mode: ModeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
+) -> None:
+    """Answer one question with [n] citations."""
+    pipeline = make_pipeline(settings_for(index))
+    _print_answer(pipeline.ask(question, top_k=top_k, mode=mode), as_json)
+
+
+@app.command()
+def chat(index: IndexOpt = None, top_k: TopKOpt = None, mode: ModeOpt = None) -> None:
+    """Terminal chat: follow-up questions use the conversation. /reset clears it, /quit leaves."""
+    pipeline = make_pipeline(settings_for(index))
+    _ = pipeline.data  # fail early, with the index message, before the first prompt
+    console.print(f"Chatting with index [bold]{pipeline.index_name}[/] "
+                  f"({len(pipeline.documents())} documents). /reset clears history, /quit leaves.")
+    history: list[dict[str, str]] = []
+    while True:
+        try:
+            question = console.input("[green]you>[/] ").strip()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if question in ("/quit", "/exit"):
+            return
+        if question == "/reset":
+            history.clear()
+            console.print("[dim]history cleared[/]")
+            continue
+        if not question:
+            continue
+        try:
+            answer = pipeline.ask(question, history=history, top_k=top_k, mode=mode)
+        except RagError as exc:
+            err.print(f"[red]error:[/] {exc}", highlight=False)
+            continue
+        _print_answer(answer, as_json=False)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+
+
+@app.command("eval")
+def eval_(
+    questions: Annotated[Path, typer.Argument(help="Question set (.jsonl): id, question, answers, evidence.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Per-question results (.jsonl).")] = None,
+    index: IndexOpt = None,
+    top_k: TopKOpt = None,
+    mode: ModeOpt = None,
+    calibrate: Annotated[bool, typer.Option("--calibrate", help="Find the abstention threshold that best "
+                                            "separates answerable from unanswerable questions.")] = False,
+) -> None:
+    """Run a question set through the pipeline and score the answers."""
+    from rag.evaluation.questions import load_questions, run_questions
+
+    items = load_questions(questions)
+    pipeline = make_pipeline(settings_for(index))
+    if calibrate:
+        from rag.evaluation.calibration import calibrate_threshold
+
+        result = calibrate_threshold(pipeline, items, top_k=top_k)
+        console.print(result.summary(), highlight=False)
+        return
+    results = run_questions(pipeline, items, top_k=top_k, mode=mode, out=out, progress=True)
+    answered = sum(not r.abstained for r in results)
+    console.print(f"{len(results)} questions, {answered} answered, {len(results) - answered} abstained"
+                  + (f"; results in {out}" if out else ""), highlight=False)
+
+
+@app.command()
+def serve(
+    index: IndexOpt = None,
+    host: Annotated[Optional[str], typer.Option(help="Address to bind (default RAG_HOST, 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (default RAG_PORT, 8000).")] = None,
+) -> None:
+    """Serve the HTTP API (and the chat page) with uvicorn."""
+    from rag.api.server import serve as run_server
+
+    run_server(settings_for(index, host=host, port=port))
+
+
+def main() -> None:
+    """Entry point: runs the app and turns expected errors into one-line messages with a non-zero exit."""
+    try:
+        app(standalone_mode=False)
+    except RagError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first.get("loc", ())) or "settings"
+        err.print(f"[red]error:[/] invalid setting {loc}: {first.get('msg')}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
+        sys.exit(code)
+    except __import__("click").exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except __import__("click").exceptions.Abort:
+        err.print("aborted")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

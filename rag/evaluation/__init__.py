@@ -1,0 +1,1 @@
+"""Evaluation: question sets, calibration, retrieval benchmarks and their reports."""

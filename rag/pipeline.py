@@ -1,0 +1,264 @@
+"""The Pipeline: one object that indexes documents and answers questions for the CLI, API, page and evaluator."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.answer.extractive import ExtractiveAnswerer
+from rag.conversation import Turn, contextualize
+from rag.documents import load_bytes, load_paths, load_text
+from rag.embedding import Embedder
+from rag.errors import DocumentNotFound, IndexUnavailable, InvalidInput
+from rag.retrieval import HybridRetriever, Retrieval
+from rag.settings import AnswerMode, Settings
+from rag.store import ChunkingConfig, DocumentRecord, IndexData, UpdateStats
+from rag.types import Answer, Document, Passage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IndexReport:
+    """Outcome of indexing paths: what changed, and the files that could not be read."""
+
+    stats: UpdateStats
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    documents: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    rebuilt: bool = False
+
+
+class Pipeline:
+    """Loads the embedding model once, holds the current index snapshot, and answers questions.
+
+    Readers take the current snapshot reference once per call; writers build a new snapshot, save it
+    atomically, then swap the reference, so a concurrent reader never sees a half-updated index.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None) -> None:
+        self.settings = settings or Settings()
+        self.embedder = embedder or Embedder(self.settings.model_path, self.settings.embed_batch_size)
+        self.retriever = HybridRetriever(self.embedder, candidates=self.settings.candidates,
+                                         rrf_k=self.settings.rrf_k, dense_weight=self.settings.dense_weight,
+                                         bm25_weight=self.settings.bm25_weight)
+        self.extractive = ExtractiveAnswerer(self.settings.abstain_threshold, self.settings.max_answer_sentences)
+        self._data: IndexData | None = None
+        self._write_lock = threading.Lock()
+        self.reload()
+
+    # ---- index state ---------------------------------------------------------------------------------
+    @property
+    def index_name(self) -> str:
+        """Name of the index this pipeline serves."""
+        return self.settings.index_name
+
+    @property
+    def path(self) -> Path:
+        """Folder of this pipeline's index."""
+        return self.settings.index_path
+
+    @property
+    def chunking(self) -> ChunkingConfig:
+        """Chunking configured in the settings."""
+        return ChunkingConfig(self.settings.chunk_size, self.settings.chunk_overlap)
+
+    def reload(self) -> None:
+        """(Re)load the index from disk if one exists; a missing index leaves the pipeline empty."""
+        if (self.path / "CURRENT").exists():
+            self._data = IndexData.load(self.path)
+        else:
+            self._data = None
+
+    def _compatible(self, data: IndexData) -> bool:
+        return data.model_id == self.embedder.model_id and data.dimension == self.embedder.dimension
+
+    @property
+    def data(self) -> IndexData:
+        """The current snapshot, checked to match the loaded model; raises IndexUnavailable otherwise."""
+        data = self._data
+        if data is None:
+            raise IndexUnavailable(
+                f"no index named {self.index_name!r} in {self.settings.index_dir}/; "
+                f"build it with: rag index --index {self.index_name} PATHS"
+            )
+        if not self._compatible(data):
+            raise IndexUnavailable(
+                f"index {self.index_name!r} was built with model {data.model_id!r} (dimension {data.dimension}) "
+                f"but the configured model is {self.embedder.model_id!r} (dimension {self.embedder.dimension}); "
+                f"rebuild it with: rag index --index {self.index_name} --rebuild"
+            )
+        return data
+
+    @property
+    def loaded(self) -> bool:
+        """True when an index is loaded and matches the model."""
+        return self._data is not None and self._compatible(self._data)
+
+    def _base(self, rebuild: bool) -> tuple[IndexData, bool]:
+        data = self._data
+        if data is not None and not rebuild and (not self._compatible(data) or data.chunking != self.chunking):
+            log.warning("index %r was built with other model or chunking settings: rebuilding it", self.index_name)
+            rebuild = True
+        if data is None or rebuild:
+            return IndexData.empty(self.embedder.model_id, self.embedder.dimension, self.chunking), rebuild
+        return data, False
+
+    def _commit(self, upsert: list[Document], remove: list[str], *, rebuild: bool = False,
+                roots: list[str] | None = None, progress: bool = False,
+                embed_sentences: bool = True) -> tuple[UpdateStats, bool]:
+        with self._write_lock:
+            base, rebuilt = self._base(rebuild)
+            new, stats = base.update(upsert=upsert, remove=remove, embed=self.embedder.embed, roots=roots,
+                                     progress=progress, embed_sentences=embed_sentences)
+            if stats.modified or rebuilt or self._data is None or new.roots != base.roots:
+                new.save(self.path)
+                self._data = new
+            return stats, rebuilt
+
+    # ---- writing -------------------------------------------------------------------------------------
+    def index(self, paths: Sequence[Path] = (), *, rebuild: bool = False, progress: bool = False,
+              embed_sentences: bool = True) -> IndexReport:
+        """Sync the index with the files under `paths` (default: the paths it was built from, or the corpus).
+
+        New and changed files are embedded; files gone from those paths are removed; unchanged ones cost nothing.
+        Unreadable files are reported in the result and skipped.
+        """
+        started = time.perf_counter()
+        roots = [Path(p) for p in paths]
+        if not roots:
+            previous = self._data.roots if self._data is not None else []
+            roots = [Path(r) for r in previous] or [self.settings.corpus_dir]
+        missing = [str(r) for r in roots if not r.exists()]
+        if missing:
+            raise InvalidInput(f"no such file or folder: {', '.join(missing)}")
+        loaded = load_paths(roots)
+        if not loaded.documents:
+            detail = f" ({len(loaded.failures)} unreadable)" if loaded.failures else ""
+            raise InvalidInput(f"no readable documents under {', '.join(map(str, roots))}{detail}; index left as it was")
+        resolved = [str(r.resolve()) for r in roots]
+        current = self._data
+        stale: list[str] = []
+        if current is not None and not rebuild:
+            found = {d.doc_id for d in loaded.documents}
+            failed = {str(Path(f).resolve()) for f, _ in loaded.failures}
+            for doc_id, record in current.records.items():
+                under = any(record.source == r or record.source.startswith(r.rstrip("/") + "/") for r in resolved)
+                if under and doc_id not in found and record.source not in failed:
+                    stale.append(doc_id)
+        stats, rebuilt = self._commit(loaded.documents, stale, rebuild=rebuild, roots=resolved,
+                                      progress=progress, embed_sentences=embed_sentences)
+        data = self.data
+        return IndexReport(stats=stats, failures=loaded.failures, documents=len(data.documents),
+                           chunks=data.chunk_count, seconds=time.perf_counter() - started, rebuilt=rebuilt)
+
+    def add_file(self, name: str, content: bytes, *, title: str | None = None) -> Document:
+        """Index an uploaded file (replacing a document of the same id); raises on unsupported/unreadable files."""
+        doc = load_bytes(name, content, title=title, source=f"upload:{name}")
+        self.add_documents([doc])
+        return doc
+
+    def add_text(self, text: str, title: str, doc_id: str | None = None) -> Document:
+        """Index a document given as plain text."""
+        doc = load_text(text, title, doc_id=doc_id, source=f"text:{title}")
+        self.add_documents([doc])
+        return doc
+
+    def add_documents(self, docs: list[Document]) -> UpdateStats:
+        """Add or replace documents and persist the index."""
+        return self._commit(docs, [])[0]
+
+    def delete_document(self, doc_id: str) -> None:
+        """Remove a document and its vectors; raises DocumentNotFound for an unknown id."""
+        with self._write_lock:
+            data = self._data
+            if data is None or doc_id not in data.documents:
+                raise DocumentNotFound(f"no document with id {doc_id!r} in index {self.index_name!r}")
+        self._commit([], [doc_id])
+
+    # ---- reading -------------------------------------------------------------------------------------
+    def documents(self) -> list[DocumentRecord]:
+        """The indexed documents' manifest records, sorted by id."""
+        data = self._data
+        return [] if data is None else [data.records[d] for d in sorted(data.records)]
+
+    def document(self, doc_id: str) -> Document:
+        """One indexed document (cleaned text); raises DocumentNotFound."""
+        data = self.data
+        if doc_id not in data.documents:
+            raise DocumentNotFound(f"no document with id {doc_id!r} in index {self.index_name!r}")
+        return data.documents[doc_id]
+
+    def check_question(self, question: str) -> str:
+        """The question stripped; raises InvalidInput when empty or longer than the limit."""
+        if not isinstance(question, str) or not question.strip():
+            raise InvalidInput("the question is empty")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise InvalidInput(f"the question is {len(question)} characters long; the limit is {limit}")
+        return question.strip()
+
+    def _top_k(self, top_k: int | None) -> int:
+        k = self.settings.top_k if top_k is None else top_k
+        if not 1 <= k <= 100:
+            raise InvalidInput("top_k must be between 1 and 100")
+        return k
+
+    def search(self, query: str, top_k: int | None = None, history: Sequence[Turn] | None = None) -> list[Passage]:
+        """The best passages for `query` (no answer)."""
+        query = contextualize(self.check_question(query), history)
+        return self.retriever.run(self.data, query, self._top_k(top_k)).passages
+
+    def _prepare(self, question: str, history: Sequence[Turn] | None, top_k: int | None,
+                 mode: AnswerMode | str | None) -> tuple[str, str, AnswerMode, IndexData, Retrieval]:
+        question = self.check_question(question)
+        try:
+            mode = AnswerMode(mode or self.settings.answer_mode)
+        except ValueError:
+            raise InvalidInput(f"unknown answer mode {mode!r}; use one of: "
+                               f"{', '.join(m.value for m in AnswerMode)}") from None
+        data = self.data
+        query = contextualize(question, history)
+        return question, query, mode, data, self.retriever.run(data, query, self._top_k(top_k))
+
+    def _answer(self, mode: AnswerMode, query: str, retrieval: Retrieval, data: IndexData) -> Answer:
+        """Dispatch to the answer component of `mode`."""
+        if mode is AnswerMode.extractive:
+            return self.extractive.run(query, retrieval, data, self.embedder)
+        raise InvalidInput(f"answer mode {mode.value!r} is not available")
+
+    def ask(self, question: str, history: Sequence[Turn] | None = None, top_k: int | None = None,
+            mode: AnswerMode | str | None = None) -> Answer:
+        """Answer `question` (with earlier turns as context) from the index, citing passages as `[n]`."""
+        started = time.perf_counter()
+        question, query, mode, data, retrieval = self._prepare(question, history, top_k, mode)
+        answer = self._answer(mode, query, retrieval, data)
+        answer.question = question
+        answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        return answer
+
+    def ask_stream(self, question: str, history: Sequence[Turn] | None = None, top_k: int | None = None,
+                   mode: AnswerMode | str | None = None) -> Iterator[str | Answer]:
+        """Like `ask`, but yields the answer text in pieces as it is produced, then the final Answer.
+
+        Input is validated before the first piece, so errors surface as exceptions, not mid-stream.
+        The pieces concatenate to the final `Answer.answer`.
+        """
+        started = time.perf_counter()
+        question, query, mode, data, retrieval = self._prepare(question, history, top_k, mode)
+
+        def pieces() -> Iterator[str | Answer]:
+            answer = self._answer(mode, query, retrieval, data)
+            for match in re.finditer(r"\S+\s*", answer.answer):
+                yield match.group()
+            answer.question = question
+            answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+            yield answer
+
+        return pieces()

@@ -1,0 +1,74 @@
+"""One settings object for every surface (CLI, API, page, evaluator), read from RAG_* environment variables."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AnswerMode(str, Enum):
+    """How an answer is produced from the retrieved passages."""
+
+    extractive = "extractive"
+    generative = "generative"
+
+
+class Settings(BaseSettings):
+    """All tunables, each overridable as RAG_<NAME> (e.g. RAG_TOP_K=8, RAG_INDEX_NAME=notes)."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    # Where things live.
+    index_dir: Path = Field(Path("index"), description="Folder holding one sub-folder per named index.")
+    index_name: str = Field("seed", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="Index to use.")
+    corpus_dir: Path = Field(Path("corpus"), description="Documents indexed by default into the default index.")
+
+    # Embedding.
+    model_path: str | None = Field(
+        None, description="Local sentence-transformers model folder; empty = bundled all-MiniLM-L6-v2."
+    )
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+
+    # Chunking.
+    chunk_size: int = Field(600, ge=100, le=8000, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(1, ge=0, le=5, description="Sentences shared by neighbouring chunks.")
+
+    # Retrieval.
+    top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer component.")
+    candidates: int = Field(100, ge=10, le=2000, description="Hits taken from each retriever before fusion.")
+    rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(1.0, ge=0.0, le=10.0)
+    bm25_weight: float = Field(1.0, ge=0.0, le=10.0)
+
+    # Answering.
+    answer_mode: AnswerMode = AnswerMode.extractive
+    abstain_threshold: float = Field(
+        0.45,
+        ge=0.0,
+        le=1.0,
+        description="Evidence score below which the answer abstains (calibrated: `rag eval --calibrate`).",
+    )
+    max_answer_sentences: int = Field(2, ge=1, le=10)
+    max_question_chars: int = Field(2000, ge=10, le=100_000)
+
+    # HTTP server.
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    api_key: SecretStr | None = Field(None, description="When set, /api and /v1 require 'Authorization: Bearer'.")
+    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Settings":
+        if self.dense_weight == 0 and self.bm25_weight == 0:
+            raise ValueError("dense_weight and bm25_weight cannot both be 0")
+        if self.model_path is not None and not self.model_path.strip():
+            self.model_path = None
+        return self
+
+    @property
+    def index_path(self) -> Path:
+        """Folder of the selected index."""
+        return self.index_dir / self.index_name

@@ -1,0 +1,74 @@
+"""Types that cross module boundaries: Document, Chunk, Passage, Citation, Answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, Field
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned document: `text` is what chunk and citation offsets point into."""
+
+    doc_id: str
+    title: str
+    text: str
+    source: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span `text == document.text[start:end]` with its sentence spans (document offsets)."""
+
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def chunk_id(self) -> str:
+        """Stable id of the chunk within its index."""
+        return f"{self.doc_id}@{self.start}-{self.end}"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its fused score and the per-retriever scores behind it."""
+
+    chunk: Chunk
+    score: float
+    dense_score: float | None = None
+    bm25_score: float | None = None
+    row: int = -1
+
+
+class Citation(BaseModel):
+    """One `[n]` of an answer: the quoted span and the passage that contains it."""
+
+    n: int = Field(description="The marker number used in the answer text, `[n]`.")
+    doc_id: str
+    title: str
+    text: str = Field(description="The full passage (chunk) text the quote comes from.")
+    start: int = Field(description="Start of the quoted sentence, offset into the document's cleaned text.")
+    end: int = Field(description="End of the quoted sentence (exclusive), offset into the cleaned text.")
+    score: float = Field(description="Support score of the quoted sentence for the question (0..1).")
+    quote: str = Field("", description="The quoted sentence itself: document.text[start:end].")
+    passage_start: int = Field(0, description="Offset of `text` in the document's cleaned text.")
+    supported: bool = Field(True, description="False when verification found the cited passage does not support it.")
+
+
+class Answer(BaseModel):
+    """The answer to one question; the API, CLI and evaluator all emit exactly this shape."""
+
+    id: str | None = None
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = Field(default_factory=list)
+    latency_ms: float = 0.0
+    mode: str = "extractive"
+    notice: str | None = Field(None, description="Anything the reader should know, e.g. a fallback that happened.")
