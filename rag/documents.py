@@ -20,6 +20,7 @@ METADATA_FILE = "metadata.json"
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_HEADING = re.compile(r"^#{1,6}\s*", re.MULTILINE)
 _MD_EMPHASIS = re.compile(r"(\*\*|__|`)")
+_HTML_BLOCKS = "h1, h2, h3, h4, h5, h6, p, li, ul, ol, td, tr, table, pre, blockquote, div, section, article, br"
 _DOC_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-/]+")
 
 
@@ -60,7 +61,7 @@ def _first_line_title(text: str) -> str:
 
 
 def _read_html(data: bytes, name: str) -> tuple[str, str]:
-    from selectolax.parser import HTMLParser
+    from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
     tree = HTMLParser(_decode_text(data, name))
     title_node = tree.css_first("title")
@@ -71,12 +72,9 @@ def _read_html(data: bytes, name: str) -> tuple[str, str]:
     root = tree.body or tree.root
     if root is None:
         return "", title
-    blocks = []
-    for node in root.css("h1, h2, h3, h4, h5, h6, p, li, td, pre, blockquote"):
-        piece = node.text(separator=" ", strip=True)
-        if piece:
-            blocks.append(piece)
-    text = "\n\n".join(blocks) if blocks else root.text(separator="\n", strip=True)
+    for node in root.css(_HTML_BLOCKS):
+        node.insert_after("\n\n")  # block boundaries become paragraph breaks; inline markup joins seamlessly
+    text = root.text(separator="")
     if not title:
         heading = tree.css_first("h1")
         title = heading.text(strip=True) if heading else ""

@@ -12,11 +12,13 @@ import fcntl
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
 import time
 import unicodedata
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +125,7 @@ class IndexData:
         if len(chunks):
             self.faiss.add(chunk_vectors)
         self.bm25 = bm25 if bm25 is not None else self._build_bm25()
+        self._df: Counter[str] | None = None
         self._sentence_rows: dict[tuple[str, int, int], int] = {
             (doc, int(s), int(e)): i for i, (doc, (s, e)) in enumerate(zip(sentence_doc, sentence_spans))
         }
@@ -135,6 +138,16 @@ class IndexData:
         return retriever
 
     # ---- queries -------------------------------------------------------------------------------------
+    def idf(self, token: str) -> float:
+        """BM25-style inverse document frequency of a stemmed token over this index's chunks."""
+        if self._df is None:
+            df: Counter[str] = Counter()
+            for tokens in tokenize([passage_text(c) for c in self.chunks]):
+                df.update(set(tokens))
+            self._df = df
+        n, f = len(self.chunks), self._df.get(token, 0)
+        return math.log(1 + (n - f + 0.5) / (f + 0.5))
+
     def sentence_row(self, doc_id: str, start: int, end: int) -> int | None:
         """Row of a sentence in `sentence_vectors`, or None when unknown."""
         return self._sentence_rows.get((doc_id, start, end))
