@@ -170,9 +170,10 @@ class Pipeline:
         self.add_documents([doc])
         return doc
 
-    def add_documents(self, docs: list[Document]) -> UpdateStats:
-        """Add or replace documents and persist the index."""
-        return self._commit(docs, [])[0]
+    def add_documents(self, docs: list[Document], *, progress: bool = False,
+                      embed_sentences: bool = True) -> UpdateStats:
+        """Add or replace documents and persist the index (unchanged documents cost nothing)."""
+        return self._commit(docs, [], progress=progress, embed_sentences=embed_sentences)[0]
 
     def delete_document(self, doc_id: str) -> None:
         """Remove a document and its vectors; raises DocumentNotFound for an unknown id."""
