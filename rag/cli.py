@@ -137,29 +137,66 @@ def chat(index: IndexOpt = None, top_k: TopKOpt = None, mode: ModeOpt = None) ->
 
 @app.command("eval")
 def eval_(
-    questions: Annotated[Path, typer.Argument(help="Question set (.jsonl): id, question, answers, evidence.")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Per-question results (.jsonl).")] = None,
+    questions: Annotated[Optional[Path], typer.Argument(
+        help="Question set (.jsonl): id, question, answers (empty list = unanswerable), evidence.",
+        show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write per-question answers here (.jsonl).")] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", "-r", help="Write a report folder: summary.md, "
+                                                   "metrics.json and PNG plots.")] = None,
+    beir: Annotated[Optional[Path], typer.Option("--beir", help="Score retrieval on a BEIR dataset folder "
+                                                 "(corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv); its corpus is "
+                                                 "indexed once into index 'beir-<folder name>' and reused.")] = None,
+    split: Annotated[str, typer.Option("--split", help="BEIR qrels split to score.")] = "test",
+    run: Annotated[Optional[Path], typer.Option("--run", help="With --beir: write the ranking as a TREC run "
+                                                "file (qid Q0 docid rank score tag).")] = None,
+    depth: Annotated[int, typer.Option("--depth", min=1, max=1000, help="With --beir: documents ranked per "
+                                       "query.")] = 100,
+    compare: Annotated[Optional[tuple[Path, Path]], typer.Option("--compare", help="Print two runs' metrics.json "
+                                                                 "(or report folders) side by side: --compare "
+                                                                 "A.json B.json.", show_default=False)] = None,
     index: IndexOpt = None,
     top_k: TopKOpt = None,
     mode: ModeOpt = None,
     calibrate: Annotated[bool, typer.Option("--calibrate", help="Find the abstention threshold that best "
                                             "separates answerable from unanswerable questions.")] = False,
 ) -> None:
-    """Run a question set through the pipeline and score the answers."""
-    from rag.evaluation.questions import load_questions, run_questions
+    """Score answers on a question set, retrieval on a BEIR dataset, or compare two runs.
 
-    items = load_questions(questions)
-    pipeline = make_pipeline(settings_for(index))
+    \b
+    rag eval evals/seed_questions.jsonl --out results.jsonl --report reports/seed
+    rag eval --beir ../shared/data/scifact --split test --run scifact.trec --report reports/scifact
+    rag eval --compare reports/seed-a/metrics.json reports/seed-b/metrics.json
+    """
+    from rag.errors import InvalidInput
+    from rag.evaluation import commands
+
+    chosen = [name for name, value in (("QUESTIONS", questions), ("--beir", beir), ("--compare", compare)) if value]
+    if len(chosen) != 1:
+        raise InvalidInput("give exactly one of: a question file, --beir DIR or --compare A.json B.json"
+                           + (f" (got {', '.join(chosen)})" if chosen else "; see rag eval --help"))
+    if compare:
+        commands.eval_compare(console, *compare)
+        return
+    if beir is not None:
+        if out is not None or calibrate:
+            raise InvalidInput("--out and --calibrate are for question sets; with --beir use --run and --report")
+        from rag.evaluation.beir import index_name_for
+
+        commands.eval_beir(console, make_pipeline, settings_for(index or index_name_for(beir)), beir, split=split,
+                           run_path=run, report=report, depth=depth)
+        return
+    if run is not None:
+        raise InvalidInput("--run is for BEIR datasets (--beir DIR)")
     if calibrate:
         from rag.evaluation.calibration import calibrate_threshold
+        from rag.evaluation.questions import load_questions
 
-        result = calibrate_threshold(pipeline, items, top_k=top_k)
+        items = load_questions(questions)
+        result = calibrate_threshold(make_pipeline(settings_for(index)), items, top_k=top_k)
         console.print(result.summary(), highlight=False)
         return
-    results = run_questions(pipeline, items, top_k=top_k, mode=mode, out=out, progress=True)
-    answered = sum(not r.abstained for r in results)
-    console.print(f"{len(results)} questions, {answered} answered, {len(results) - answered} abstained"
-                  + (f"; results in {out}" if out else ""), highlight=False)
+    commands.eval_questions(console, make_pipeline, settings_for(index), questions, out=out, report=report,
+                            top_k=top_k, mode=mode)
 
 
 @app.command()

@@ -21,11 +21,21 @@ class Question:
     answers: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
     doc_ids: list[str] = field(default_factory=list)
+    type: str = ""  # free label such as single / multi / unanswerable, used to group results
 
     @property
     def answerable(self) -> bool:
         """True when the set lists accepted answers."""
         return bool(self.answers)
+
+
+def _strings(row: dict, key: str) -> list[str]:
+    value = row.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"{key!r} must be a list of strings")
+    return [str(v) for v in value]
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -41,9 +51,10 @@ def load_questions(path: Path) -> list[Question]:
             try:
                 row = json.loads(line)
                 item = Question(id=str(row.get("id", number)), question=str(row["question"]),
-                                answers=[str(a) for a in row.get("answers") or []],
-                                evidence=[str(e) for e in row.get("evidence") or []],
-                                doc_ids=[str(d) for d in row.get("doc_ids") or []])
+                                answers=_strings(row, "answers"), evidence=_strings(row, "evidence"),
+                                doc_ids=_strings(row, "doc_ids"), type=str(row.get("type") or ""))
+                if not item.question.strip():
+                    raise ValueError("empty question")
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise InvalidInput(f"{path}:{number}: not a question line ({exc.__class__.__name__}: {exc})") from None
             if item.id in seen:
