@@ -1,0 +1,114 @@
+"""Layout of the chat page and `mount_ui`, which serves it at `/` of the FastAPI app beside the API."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+import gradio as gr
+from fastapi import FastAPI
+
+from rag.pipeline import Pipeline
+from rag.settings import AnswerMode
+from ui import render
+from ui.handlers import SEED_EXAMPLES, Example, PageHandlers, new_session
+from ui.style import CSS, theme
+
+TITLE = "rag — ask your documents"
+INTRO = (
+    "# Ask your documents\n"
+    "Answers quote the indexed documents; each **[n]** points at a source on the right. "
+    "Click an earlier answer to see its sources again. Upload your own files under *Documents*."
+)
+ASK_CONCURRENCY = 4  # questions answered at once; the Pipeline is thread-safe
+
+
+def build_page(pipeline: Pipeline, examples: Sequence[Example] = SEED_EXAMPLES) -> gr.Blocks:
+    """The Gradio Blocks of the chat page, wired to `pipeline`."""
+    handlers = PageHandlers(pipeline, examples)
+    settings = pipeline.settings
+    private = {"api_visibility": "private"}
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as page:
+        session = gr.State(new_session())
+        gr.Markdown(INTRO, elem_id="page-header")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=420):
+                chatbot = gr.Chatbot(elem_id="chat", label="Conversation", height=520, latex_delimiters=[],
+                                     feedback_options=None, buttons=[], autoscroll=True,
+                                     placeholder="Ask a question about the indexed documents, "
+                                                 "or click an example below.")
+                with gr.Row():
+                    question = gr.Textbox(elem_id="question", show_label=False, scale=6, lines=1, max_lines=6,
+                                          placeholder="Type a question and press Enter", autofocus=True)
+                    ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
+                with gr.Row(elem_classes="example-row"):
+                    example_buttons = [gr.Button(e.question, size="sm", variant="secondary",
+                                                 elem_classes="example") for e in handlers.examples]
+                status = gr.HTML(elem_id="status")
+                new_chat = gr.Button("New conversation", size="sm", elem_id="new-chat")
+            with gr.Column(scale=2, min_width=320):
+                gr.Markdown("### Sources")
+                sources = gr.HTML(render.sources_html(None), elem_id="sources")
+                with gr.Accordion("Settings", open=False, elem_id="settings"):
+                    top_k = gr.Slider(1, 20, value=min(settings.top_k, 20), step=1, elem_id="top-k",
+                                      label="Passages to retrieve (top-k)",
+                                      info="More passages: more context for the answer, a little slower.")
+                    mode = gr.Radio([m.value for m in AnswerMode], value=AnswerMode(settings.answer_mode).value,
+                                    label="Answer mode", elem_id="mode",
+                                    info="extractive quotes sentences verbatim; generative writes an answer "
+                                         "with a local model and checks each sentence against its source.")
+        with gr.Accordion("Documents: upload, list, remove", open=False, elem_id="documents-panel"):
+            with gr.Row():
+                upload = gr.File(label="Upload .txt, .md, .html or .pdf (indexed at once)",
+                                 file_count="multiple", elem_id="upload", scale=3)
+                with gr.Column(scale=2):
+                    remove_choice = gr.Dropdown(label="Remove a document", choices=[], value=None,
+                                                elem_id="remove-choice")
+                    with gr.Row():
+                        remove = gr.Button("Remove", variant="stop", size="sm", elem_id="remove")
+                        reload = gr.Button("Refresh list", size="sm", elem_id="refresh-documents")
+            upload_status = gr.HTML(elem_id="upload-status")
+            documents = gr.HTML(elem_id="documents")
+
+        ask_outputs = [question, chatbot, session, sources, status]
+        ask_options = {"outputs": ask_outputs, "concurrency_limit": ASK_CONCURRENCY, "show_progress": "minimal",
+                       **private}
+        question.submit(handlers.ask, [question, session, top_k, mode], **ask_options)
+        ask.click(handlers.ask, [question, session, top_k, mode], **ask_options)
+        for button in example_buttons:
+            button.click(handlers.ask, [button, session, top_k, mode], **ask_options)
+        chatbot.select(handlers.select, [session], [sources], **private)
+        for event in (new_chat.click, chatbot.clear):
+            event(handlers.clear, None, [chatbot, session, sources, status], **private)
+
+        doc_outputs = [documents, remove_choice, *example_buttons]
+        upload.upload(handlers.upload, [upload], [upload, upload_status, *doc_outputs], concurrency_limit=1,
+                      **private)
+        remove.click(handlers.remove, [remove_choice], [upload_status, *doc_outputs], concurrency_limit=1,
+                     **private)
+        for event in (page.load, reload.click):
+            event(handlers.refresh, None, doc_outputs, **private)
+    return page
+
+
+def mount_ui(app: FastAPI, pipeline: Pipeline, *, examples: Sequence[Example] = SEED_EXAMPLES) -> None:
+    """Serve the chat page at `/` of `app`. Call it after every other route is added: `/` catches the rest.
+
+    When RAG_API_KEY is set, the page asks for it too (any user name, the key as password), so the page
+    cannot be used to read or change documents that the API protects.
+    """
+    settings = pipeline.settings
+    page = build_page(pipeline, examples)
+    page.queue(default_concurrency_limit=ASK_CONCURRENCY)
+    auth = None
+    if settings.api_key is not None:
+        key = settings.api_key.get_secret_value()
+
+        def auth(_user: str, password: str) -> bool:
+            return secrets.compare_digest(password.encode(), key.encode())
+
+    gr.mount_gradio_app(
+        app, page, path="/", footer_links=[], run_history=False, ssr_mode=False, mcp_server=False,
+        show_error=False, theme=theme(), css=CSS, max_file_size=settings.max_upload_bytes, auth=auth,
+        auth_message="This server requires its API key: enter RAG_API_KEY as the password (any user name).",
+    )
