@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run index test chat bench clean
+.PHONY: install run index test browser chat bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,14 @@ run: index
 chat: index
 	$(BIN)/rag chat
 
-test: install
+# Debian's chromium for the chat page's browser tests (Playwright drives it; it never downloads a browser).
+browser:
+	@command -v chromium >/dev/null || { \
+	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo "sudo -n"); \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+	  || echo "warning: could not install chromium; the browser tests will be skipped" >&2
+
+test: install browser
 	$(BIN)/python -m pytest
 
 clean:
