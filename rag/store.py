@@ -133,8 +133,11 @@ class IndexData:
     def _build_bm25(self) -> bm25s.BM25 | None:
         if not self.chunks:
             return None
+        tokens = tokenize([passage_text(c) for c in self.chunks])
+        if not any(tokens):  # only stop words / no words at all: BM25 has no vocabulary to index
+            return None
         retriever = bm25s.BM25()
-        retriever.index(tokenize([passage_text(c) for c in self.chunks]), show_progress=False)
+        retriever.index(tokens, show_progress=False)
         return retriever
 
     # ---- queries -------------------------------------------------------------------------------------
@@ -335,7 +338,8 @@ class IndexData:
             sentence_doc = json.loads((folder / "sentence_doc.json").read_text(encoding="utf-8"))
             sent_file = folder / "sentence_vectors.npy"
             sentence_vectors = np.load(sent_file) if sent_file.is_file() else None
-            bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if chunks else None
+            bm25 = (bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
+                    if chunks and (folder / "bm25").exists() else None)
             records = {d: DocumentRecord(**r) for d, r in manifest["documents"].items()}
             if len(chunks) != index.ntotal or index.d != manifest["dimension"] or len(spans) != len(sentence_doc):
                 raise ValueError("row counts or dimension disagree between files")
