@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from rag.api.app import create_app
 from rag.api.server import BackgroundServer
@@ -16,6 +16,8 @@ from rag.embedding import Embedder
 from rag.pipeline import Pipeline
 from tests.conftest import make_settings
 from tests.ui.browser import ANSWER_TIMEOUT_MS, CHROMIUM_ARGS, SCREENSHOTS, Driver, UiServer, chromium_executable
+
+expect.set_options(timeout=30_000)  # a loaded 2-core machine can take seconds per step; failures still fail
 
 
 @pytest.fixture(scope="session")
