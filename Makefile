@@ -22,7 +22,7 @@ index: install
 	@test -f index/seed/CURRENT || $(BIN)/rag index corpus
 
 run: index
-	$(BIN)/rag chat
+	$(BIN)/rag serve
 
 chat: index
 	$(BIN)/rag chat
