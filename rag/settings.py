@@ -16,6 +16,19 @@ class AnswerMode(str, Enum):
     generative = "generative"
 
 
+class LLMBackend(str, Enum):
+    """Where generative answers come from."""
+
+    openai = "openai"  # any OpenAI-compatible chat-completions server: Ollama, vLLM, llama.cpp, LM Studio, OpenAI
+    local = "local"  # a transformers model run in-process from a GGUF file or model folder
+
+
+def _bundled_llm() -> str | None:
+    from rag.llm.local import bundled_model_path
+
+    return bundled_model_path()
+
+
 class Settings(BaseSettings):
     """All tunables, each overridable as RAG_<NAME> (e.g. RAG_TOP_K=8, RAG_INDEX_NAME=notes)."""
 
@@ -54,6 +67,22 @@ class Settings(BaseSettings):
     max_answer_sentences: int = Field(2, ge=1, le=10)
     max_question_chars: int = Field(2000, ge=10, le=100_000)
 
+    # Generation (answer_mode=generative).
+    llm_backend: LLMBackend = Field(LLMBackend.local, description="openai = an OpenAI-compatible server; "
+                                    "local = a transformers model from RAG_LOCAL_MODEL_PATH.")
+    llm_base_url: str = Field("http://127.0.0.1:11434/v1", pattern=r"^https?://\S+$",
+                              description="OpenAI-compatible API base URL, up to and including /v1.")
+    llm_model: str = Field("", description="Model name sent to the server (required for llm_backend=openai).")
+    llm_api_key: SecretStr | None = Field(None, description="Bearer key for the server, if it needs one.")
+    llm_timeout: float = Field(120.0, gt=0, le=3600, description="Seconds to wait for the server (per read).")
+    llm_retries: int = Field(2, ge=0, le=10, description="Retries on connection errors, timeouts, 429 and 5xx.")
+    local_model_path: str | None = Field(default_factory=_bundled_llm, description="A .gguf file or model "
+                                         "folder for llm_backend=local; default: bundled SmolLM2-135M-Instruct.")
+    max_new_tokens: int = Field(256, ge=1, le=8192, description="Most tokens a generative answer may have.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy (reproducible).")
+    llm_prompt_chars: int = Field(8000, ge=500, le=1_000_000,
+                                  description="Most passage characters put into the prompt (best passages first).")
+
     # HTTP server.
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -66,6 +95,10 @@ class Settings(BaseSettings):
             raise ValueError("dense_weight and bm25_weight cannot both be 0")
         if self.model_path is not None and not self.model_path.strip():
             self.model_path = None
+        if self.local_model_path is not None and not self.local_model_path.strip():
+            self.local_model_path = _bundled_llm()
+        if self.llm_backend is LLMBackend.openai and not self.llm_model.strip():
+            raise ValueError("llm_backend=openai needs llm_model (RAG_LLM_MODEL), the model name the server serves")
         return self
 
     @property

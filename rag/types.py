@@ -72,3 +72,7 @@ class Answer(BaseModel):
     latency_ms: float = 0.0
     mode: str = "extractive"
     notice: str | None = Field(None, description="Anything the reader should know, e.g. a fallback that happened.")
+    supported_sentences: int | None = Field(None, description="Generative mode: sentences that verification found "
+                                            "supported by their cited passages.")
+    total_sentences: int | None = Field(None, description="Generative mode: sentences making a claim that were "
+                                        "verified (supported or marked [unsupported]).")

@@ -1,0 +1,443 @@
+"""Citation verification: every generated sentence is checked against the passages it cites, then kept, fixed or flagged.
+
+The model is asked to put `[n]` after each claim, `n` being a passage number of the prompt. Nothing it writes is
+trusted: a marker to a passage that was not in the prompt is dropped; a sentence is supported by a passage when
+their meanings are close (embedding cosine with the passage's best sentence, or the whole passage, blended with
+content-word overlap) and every number and most names of the sentence occur in the passage. A sentence its own
+citations do not support is re-attributed to the prompt passage that does, or else marked `[unsupported]`.
+Each surviving marker becomes a Citation quoting the passage sentence that supports the claim best, so `start`,
+`end` and `quote` always point at real text of the cited passage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+from rag.answer import ABSTAIN_TEXT
+from rag.answer.extractive import citation_for
+from rag.embedding import Embedder
+from rag.store import IndexData, fold_accents, tokenize
+from rag.types import Answer, Citation, Passage
+
+UNSUPPORTED_MARK = "[unsupported]"
+SUPPORT_THRESHOLD = 0.5  # blended score a passage needs to support a sentence
+SEMANTIC_WEIGHT = 0.7  # the rest is the share of the sentence's content words found in the passage
+NAME_COVERAGE = 0.75  # share of a sentence's names that must occur in the supporting passage(s)
+CLAUSE_WORDS = 3  # a mid-sentence marker closes the claim before it when that has at least this many words
+NEAR_BEST = 0.05  # passage sentences this close in cosine to the best one also count as the claim's evidence
+
+# A citation marker: [1], [1, 2], [1-3], [Passage 2], [source 1; 3]. Anything else in brackets is plain text.
+MARKER = re.compile(r"\[\s*(?:(?:passages?|sources?|documents?|docs?|refs?)\s*)?#?\s*"
+                    r"(\d{1,3}(?:\s*(?:[,;]|-|–|and)\s*(?:#?\d{1,3}))*)\s*\]", re.IGNORECASE)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_QUANTITY = re.compile(r"(\d+(?:[.,]\d+)*)(?:(st|nd|rd|th)\b|\s?(%|percent\b|per cent\b))?", re.IGNORECASE)
+_NUMBER_WORDS = {
+    "zero": 0, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "third": 3, "fourth": 4, "fifth": 5,
+    "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "dozen": 12,
+}  # "one", "first", "second" are left out: too often not a quantity ("one of the", "first entered")
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_NOT_FOUND = re.compile(
+    r"\b(?:could(?:\s+not|n['’]t)|cannot|can['’]t|unable to)\s+(?:find|answer|determine)\b|"
+    r"\b(?:passages?|documents?|context|texts?|sources?)\b[^.]*\b(?:do(?:es)?\s+not|don['’]t|doesn['’]t|"
+    r"(?:is|are)\s+no)\b[^.]*\b(?:contain|mention|say|provide|include|state|give|specify|information)",
+    re.IGNORECASE,
+)
+
+
+class Status(str, Enum):
+    """What verification concluded about one sentence."""
+
+    supported = "supported"  # its own citations support it
+    reattributed = "reattributed"  # another prompt passage supports it; the markers were replaced
+    unsupported = "unsupported"  # no prompt passage supports it: marked [unsupported]
+    neutral = "neutral"  # makes no claim (e.g. "I could not find this in the documents."): not checked
+
+
+def parse_markers(marker: str) -> list[int]:
+    """The passage numbers of one marker text such as "[1]", "[1, 3]" or "[2-4]" (ranges capped at 10)."""
+    match = MARKER.fullmatch(marker.strip())
+    if not match:
+        return []
+    numbers: list[int] = []
+    for part in re.split(r"\s*(?:[,;]|and)\s*", match.group(1)):
+        bounds = [int(x) for x in re.findall(r"\d+", part)]
+        if len(bounds) == 2 and bounds[0] <= bounds[1] <= bounds[0] + 10:
+            numbers.extend(range(bounds[0], bounds[1] + 1))
+        else:
+            numbers.extend(bounds)
+    return list(dict.fromkeys(numbers))
+
+
+def numbers_in(text: str) -> set[str]:
+    """Quantities of `text`, normalised with their kind: "583,000" -> "583000", "70 percent" -> "70%",
+    "19th" and "nineteenth" -> "19th", "five" -> "5" (so "19th" does not vouch for "19" or "19%")."""
+    found = set()
+    for match in _QUANTITY.finditer(text):
+        raw, ordinal, percent = match.groups()
+        value = raw.replace(",", "") if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", raw) else raw
+        value = str(int(value)) if value.isdigit() else value
+        found.add(value + ("th" if ordinal else "%" if percent else ""))
+    words = _WORD.findall(text.lower())
+    for i, word in enumerate(words):
+        if word in _NUMBER_WORDS:
+            value, ordinal = _NUMBER_WORDS[word], word.endswith(("th", "rd"))
+            percent = i + 1 < len(words) and words[i + 1] == "percent"
+            found.add(f"{value}{'th' if ordinal else '%' if percent else ''}")
+    return found
+
+
+def names_in(text: str) -> set[str]:
+    """Proper names and acronyms of `text` (lower-cased, accent-folded): capitalised words that do not open the
+    sentence, and words with a capital or digit inside ("AliExpress", "IDC", "11.11")."""
+    names = set()
+    stop = _stopwords()
+    for i, match in enumerate(_WORD.finditer(fold_accents(text))):
+        word = re.sub(r"['’]s$", "", match.group())
+        inner_capital = any(ch.isupper() for ch in word[1:])
+        if not word[:1].isupper() or word.lower() in stop or _NUMBER.fullmatch(word):
+            continue
+        if i > 0 or inner_capital:
+            names.add(word.lower())
+    return names
+
+
+def _stopwords() -> frozenset[str]:
+    global _STOP
+    if _STOP is None:
+        from bm25s.stopwords import STOPWORDS_EN
+
+        _STOP = frozenset(STOPWORDS_EN) | frozenset(_NUMBER_WORDS) | {"i", "one", "first", "second"}
+    return _STOP
+
+
+_STOP: frozenset[str] | None = None
+
+
+def is_not_found(sentence: str) -> bool:
+    """True for a sentence that says the documents do not answer (the abstention text or a paraphrase of it)."""
+    plain = re.sub(r"\W+", " ", sentence).strip().lower()
+    return plain == re.sub(r"\W+", " ", ABSTAIN_TEXT).strip().lower() or bool(_NOT_FOUND.search(sentence))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One prompt passage prepared for checking: its sentences, their vectors, and its numbers and words."""
+
+    number: int
+    passage: Passage
+    spans: tuple[tuple[int, int], ...]
+    sentence_vectors: np.ndarray
+    passage_vector: np.ndarray
+    sentence_numbers: tuple[frozenset[str], ...]
+    title_numbers: frozenset[str]
+    words: frozenset[str]
+    tokens: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Support:
+    """How well one passage supports one sentence, and the passage sentence that supports it best."""
+
+    evidence: Evidence
+    start: int
+    end: int
+    semantic: float
+    lexical: float
+    numbers_ok: bool
+    names_ok: bool
+
+    @property
+    def score(self) -> float:
+        """Blended support in 0..1."""
+        return SEMANTIC_WEIGHT * max(0.0, self.semantic) + (1 - SEMANTIC_WEIGHT) * self.lexical
+
+    @property
+    def ok(self) -> bool:
+        """True when the passage supports the sentence."""
+        return self.numbers_ok and self.names_ok and self.score >= SUPPORT_THRESHOLD
+
+
+@dataclass
+class CheckedSentence:
+    """One generated sentence after verification."""
+
+    text: str
+    cited: list[int]
+    dropped: list[int] = field(default_factory=list)  # markers to passages that were not in the prompt
+    status: Status = Status.neutral
+    sources: list[Support] = field(default_factory=list)  # supporting passages (or, if unsupported, the cited ones)
+
+
+class CitationChecker:
+    """Checks sentences against the numbered passages of one prompt (numbered from 1 in the given order)."""
+
+    def __init__(self, passages: Sequence[Passage], data: IndexData, embedder: Embedder) -> None:
+        self.data = data
+        self.embedder = embedder
+        self.evidence = [self._prepare(n, p) for n, p in enumerate(passages, start=1)]
+
+    def _prepare(self, number: int, passage: Passage) -> Evidence:
+        chunk = passage.chunk
+        text = self.data.documents[chunk.doc_id].text
+        spans = chunk.sentences or ((chunk.start, chunk.end),)
+        rows = [self.data.sentence_row(chunk.doc_id, s, e) for s, e in spans]
+        if self.data.sentence_vectors is not None and all(r is not None for r in rows):
+            vectors = self.data.sentence_vectors[rows]
+        else:
+            vectors = self.embedder.embed([text[s:e] for s, e in spans])
+        if 0 <= passage.row < len(self.data.chunk_vectors):
+            passage_vector = self.data.chunk_vectors[passage.row]
+        else:
+            passage_vector = self.embedder.embed([chunk.text])[0]
+        full = f"{chunk.title}\n{chunk.text}"
+        return Evidence(number=number, passage=passage, spans=tuple(spans), sentence_vectors=vectors,
+                        passage_vector=passage_vector,
+                        sentence_numbers=tuple(frozenset(numbers_in(text[s:e])) for s, e in spans),
+                        title_numbers=frozenset(numbers_in(chunk.title)),
+                        words=frozenset(w.lower() for w in _WORD.findall(fold_accents(full))),
+                        tokens=frozenset(tokenize([full])[0]))
+
+    def support(self, sentence: str, vector: np.ndarray, ev: Evidence) -> Support:
+        """How well passage `ev` supports `sentence` (whose embedding is `vector`).
+
+        The claim's numbers must occur in the passage sentences that match it best (the best one, its
+        neighbours, and any within NEAR_BEST cosine of it), so a number elsewhere in the passage does not count.
+        The quote is the one of those sentences holding most of the claim's numbers, the most similar first.
+        """
+        cosines = ev.sentence_vectors @ vector
+        i = int(np.argmax(cosines))
+        semantic = max(float(cosines[i]), float(ev.passage_vector @ vector))
+        near = sorted({j for j, c in enumerate(cosines) if c >= cosines[i] - NEAR_BEST} | {i - 1, i, i + 1})
+        near = [j for j in near if 0 <= j < len(ev.spans)]
+        claimed = numbers_in(sentence)
+        numbers_ok = claimed <= ev.title_numbers.union(*(ev.sentence_numbers[j] for j in near))
+        quote = max(near, key=lambda j: (len(claimed & ev.sentence_numbers[j]), float(cosines[j])))
+        tokens = set(tokenize([sentence])[0])
+        lexical = len(tokens & ev.tokens) / len(tokens) if tokens else 0.0
+        names = names_in(sentence)
+        found = sum(1 for name in names if _name_found(name, ev.words))
+        names_ok = not names or found / len(names) >= NAME_COVERAGE
+        start, end = ev.spans[quote]
+        return Support(evidence=ev, start=start, end=end, semantic=semantic, lexical=lexical,
+                       numbers_ok=numbers_ok, names_ok=names_ok)
+
+    def check(self, text: str, cited: Sequence[int], vector: np.ndarray | None = None) -> CheckedSentence:
+        """Verify one sentence (markers already removed) that cited passage numbers `cited`."""
+        valid = [n for n in dict.fromkeys(cited) if 1 <= n <= len(self.evidence)]
+        result = CheckedSentence(text=text, cited=list(cited), dropped=[n for n in cited if n not in valid])
+        if is_not_found(text) or not tokenize([text])[0]:
+            return result  # neutral: no claim to check
+        if vector is None:
+            vector = self.embedder.embed([text])[0]
+        own = [self.evidence[n - 1] for n in valid]
+        singles = [self.support(text, vector, ev) for ev in own]
+        passing = [s for s in singles if s.ok]
+        if passing:
+            result.status, result.sources = Status.supported, passing
+            return result
+        others = [self.support(text, vector, ev) for ev in self.evidence if ev.number not in valid]
+        candidates = sorted((s for s in others if s.ok), key=lambda s: -s.score)
+        if candidates:
+            result.status, result.sources = Status.reattributed, candidates[:1]
+            return result
+        result.status = Status.unsupported
+        result.sources = singles
+        return result
+
+
+def _name_found(name: str, words: frozenset[str]) -> bool:
+    """True when `name` is a word of the passage, part of one ("Hong" in "Hongkong"), or one typo away from one
+    ("Katy" / "Katty")."""
+    if name in words:
+        return True
+    if len(name) < 4:
+        return False
+    for word in words:
+        if len(word) > len(name) and (word.startswith(name) or word.endswith(name)):
+            return True
+        if abs(len(word) - len(name)) <= 1 and len(word) >= 4 and _one_edit(name, word):
+            return True
+    return False
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when `a` and `b` differ by at most one inserted, deleted or replaced character."""
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i + (len(a) == len(b)):] == b[i + 1:]
+
+
+# A sentence ends at . ! ? (optionally with closing quotes/brackets) when what follows opens a new sentence.
+_END = re.compile(r"[.!?。！？]+[\"'”’)\]]*$")
+_ABBREV = re.compile(r"(?:^|\s)(?:[A-Za-z]|mr|mrs|ms|dr|prof|st|vs|etc|e\.g|i\.e|inc|ltd|co|corp|no|u\.s|u\.k)\.$",
+                     re.IGNORECASE)
+_OPENS = re.compile(r"[A-Z0-9\"'“‘(*•-]|[^\x00-\x7f]")
+
+
+class AnswerComposer:
+    """Turns generated text, fed in pieces, into the verified answer text, emitting what can be shown at once.
+
+    Words are passed through as they arrive; markers are held back until the claim they close is verified, then
+    replaced by the verified markers (renumbered 1, 2, ... in order of first use) or `[unsupported]`. A claim
+    is a sentence, or the part of one before a marker that the model put mid-sentence ("A rose [1], and B
+    fell [2]."). The emitted pieces concatenate to `text`, however the input was cut into pieces.
+    """
+
+    def __init__(self, checker: CitationChecker, data: IndexData) -> None:
+        self.checker = checker
+        self.data = data
+        self.sentences: list[CheckedSentence] = []
+        self.citations: list[Citation] = []
+        self._numbers: dict[tuple[int, int, int, bool], int] = {}
+        self._raw = ""  # input not yet processed (e.g. a marker still arriving)
+        self._body = ""  # the current claim's text, markers removed
+        self._markers: list[int] = []  # passage numbers cited for the current claim
+        self._space = ""  # whitespace held back until we know what follows it
+        self._gap = False  # a marker was seen since the last word
+        self._mid_sentence = False  # a claim was closed inside the current sentence
+        self._out: list[str] = []
+
+    @property
+    def text(self) -> str:
+        """Everything emitted so far."""
+        return "".join(self._out)
+
+    @property
+    def started(self) -> bool:
+        """True once any text has been emitted."""
+        return bool(self._out)
+
+    def feed(self, piece: str) -> str:
+        """Take the next generated piece; returns the text that can be shown now (maybe empty)."""
+        self._raw += piece
+        return self._emit(self._process(final=False))
+
+    def finish(self) -> str:
+        """End of generation: verify the last claim; returns the remaining text."""
+        parts = self._process(final=True)
+        parts.append(self._close(sentence_end=True))
+        return self._emit(parts)
+
+    def _emit(self, parts: list[str]) -> str:
+        text = "".join(parts)
+        if text:
+            self._out.append(text)
+        return text
+
+    def _process(self, final: bool) -> list[str]:
+        parts: list[str] = []
+        while self._raw:
+            raw = self._raw
+            space = re.match(r"\s+", raw)
+            if space:
+                self._space += space.group()
+                self._raw = raw[space.end():]
+                continue
+            if raw[0] == "[":
+                close = raw.find("]", 0, 40)
+                if close >= 0 and "\n" not in raw[:close]:
+                    numbers = parse_markers(raw[: close + 1])
+                    if numbers:
+                        self._markers.extend(numbers)
+                        self._raw = raw[close + 1:]
+                        self._space, self._gap = "", True
+                        continue
+                elif not final and len(raw) < 40 and "\n" not in raw:
+                    break  # maybe a marker still arriving
+            if self._body and self._ends_sentence(raw):
+                parts.append(self._close(sentence_end=True))
+            elif self._body and self._ends_clause(raw):
+                parts.append(self._close(sentence_end=False))
+            if self._body or self._mid_sentence:
+                parts.append(self._space)
+                self._body += self._space
+            elif self._out or parts:
+                parts.append(self._space or " ")
+            self._space, self._gap = "", False
+            word = re.match(r"\[|[^\s\[]+", raw).group()
+            self._body += word
+            parts.append(word)
+            self._raw = raw[len(word):]
+        return parts
+
+    def _ends_sentence(self, raw: str) -> bool:
+        if "\n" in self._space:
+            return True
+        if not (self._space or self._gap) or not _END.search(self._body):
+            return False
+        if self._body.endswith(".") and _ABBREV.search(self._body):
+            return False
+        return bool(_OPENS.match(raw))
+
+    def _ends_clause(self, raw: str) -> bool:
+        """A marker inside a sentence closes the claim before it, if that has a few words and text follows."""
+        return bool(self._markers) and self._gap and len(_WORD.findall(self._body)) >= CLAUSE_WORDS \
+            and not _END.search(self._body) and bool(re.match(r"[\w,;:(\"“'‘-]", raw))
+
+    def _close(self, sentence_end: bool) -> str:
+        """Verify the current claim; returns the markers (or mark) to put after it."""
+        body, markers = self._body.strip().lstrip(",;:-– ").strip(), self._markers
+        self._body, self._markers, self._mid_sentence = "", [], not sentence_end
+        if not body:
+            return ""
+        checked = self.checker.check(body, markers)
+        self.sentences.append(checked)
+        if checked.status is Status.neutral:
+            return ""
+        supported = checked.status is not Status.unsupported
+        numbers = [self._number(s, supported) for s in checked.sources]
+        rendered = "".join(f"[{n}]" for n in dict.fromkeys(numbers))
+        if not supported:
+            rendered = f"{rendered} {UNSUPPORTED_MARK}".strip()
+        return f" {rendered}"
+
+    def _number(self, support: Support, supported: bool) -> int:
+        key = (support.evidence.passage.row, support.start, support.end, supported)
+        if key not in self._numbers:
+            n = len(self._numbers) + 1
+            self._numbers[key] = n
+            citation = citation_for(n, support.evidence.passage, support.start, support.end, support.score,
+                                    self.data)
+            citation.supported = supported
+            self.citations.append(citation)
+        return self._numbers[key]
+
+    def answer(self, question: str, notice: str | None = None) -> Answer:
+        """The final Answer: the emitted text, its citations and the verification counts."""
+        claims = [s for s in self.sentences if s.status is not Status.neutral]
+        supported = sum(s.status is not Status.unsupported for s in claims)
+        abstained = not claims and any(s.status is Status.neutral and is_not_found(s.text) for s in self.sentences)
+        notes = [notice] if notice else []
+        summary = verification_summary(self.sentences)
+        if summary:
+            notes.append(summary)
+        return Answer(question=question, answer=self.text, abstained=abstained,
+                      citations=[] if abstained else self.citations, mode="generative",
+                      notice=" ".join(notes) or None, supported_sentences=supported, total_sentences=len(claims))
+
+
+def verification_summary(sentences: Sequence[CheckedSentence]) -> str:
+    """A one-line account of what verification changed, or "" when every citation held as written."""
+    unsupported = sum(s.status is Status.unsupported for s in sentences)
+    moved = sum(s.status is Status.reattributed for s in sentences)
+    dropped = sum(len(s.dropped) for s in sentences)
+    claims = sum(s.status is not Status.neutral for s in sentences)
+    parts = []
+    if unsupported:
+        parts.append(f"{unsupported} of {claims} sentences not supported by the passages (marked {UNSUPPORTED_MARK})")
+    if moved:
+        parts.append(f"{moved} re-attributed to the passage that supports {'it' if moved == 1 else 'them'}")
+    if dropped:
+        parts.append(f"{dropped} citation{'s' if dropped > 1 else ''} to passages that were not retrieved removed")
+    return f"Citation check: {'; '.join(parts)}." if parts else ""
