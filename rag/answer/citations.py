@@ -11,6 +11,7 @@ Each surviving marker becomes a Citation quoting the passage sentence that suppo
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -109,16 +110,11 @@ def names_in(text: str) -> set[str]:
     return names
 
 
+@functools.cache
 def _stopwords() -> frozenset[str]:
-    global _STOP
-    if _STOP is None:
-        from bm25s.stopwords import STOPWORDS_EN
+    from bm25s.stopwords import STOPWORDS_EN
 
-        _STOP = frozenset(STOPWORDS_EN) | frozenset(_NUMBER_WORDS) | {"i", "one", "first", "second"}
-    return _STOP
-
-
-_STOP: frozenset[str] | None = None
+    return frozenset(STOPWORDS_EN) | frozenset(_NUMBER_WORDS) | {"i", "one", "first", "second"}
 
 
 def is_not_found(sentence: str) -> bool:
@@ -306,6 +302,7 @@ class AnswerComposer:
         self._gap = False  # a marker was seen since the last word
         self._mid_sentence = False  # a claim was closed inside the current sentence
         self._out: list[str] = []
+        self.repeating = False  # the model repeated an earlier claim word for word: the rest is ignored
 
     @property
     def text(self) -> str:
@@ -319,13 +316,16 @@ class AnswerComposer:
 
     def feed(self, piece: str) -> str:
         """Take the next generated piece; returns the text that can be shown now (maybe empty)."""
+        if self.repeating:
+            return ""
         self._raw += piece
         return self._emit(self._process(final=False))
 
     def finish(self) -> str:
         """End of generation: verify the last claim; returns the remaining text."""
         parts = self._process(final=True)
-        parts.append(self._close(sentence_end=True))
+        if not self.repeating:
+            parts.append(self._close(sentence_end=True))
         return self._emit(parts)
 
     def _emit(self, parts: list[str]) -> str:
@@ -358,6 +358,9 @@ class AnswerComposer:
                 parts.append(self._close(sentence_end=True))
             elif self._body and self._ends_clause(raw):
                 parts.append(self._close(sentence_end=False))
+            if self.repeating:
+                self._raw = ""
+                break
             if self._body or self._mid_sentence:
                 parts.append(self._space)
                 self._body += self._space
@@ -390,6 +393,8 @@ class AnswerComposer:
         self._body, self._markers, self._mid_sentence = "", [], not sentence_end
         if not body:
             return ""
+        if any(s.text == body for s in self.sentences):
+            self.repeating = True  # a small model caught in a loop: stop here
         checked = self.checker.check(body, markers)
         self.sentences.append(checked)
         if checked.status is Status.neutral:

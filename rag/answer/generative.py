@@ -123,6 +123,9 @@ class GenerativeAnswerer:
                 piece = composer.feed(token)
                 if piece:
                     yield piece
+                if composer.repeating:
+                    log.info("the model repeated itself; generation stopped")
+                    break
         except LLMUnavailable as exc:
             if not composer.started:
                 raise

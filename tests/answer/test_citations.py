@@ -221,3 +221,27 @@ def test_streamed_pieces_build_the_same_answer_as_the_whole_text(seed_pipeline: 
 def test_an_answer_that_only_says_it_cannot_find_it_abstains(seed_pipeline: Pipeline) -> None:
     answer, _ = compose(seed_pipeline, LIEGE_Q, "I could not find this in the documents.")
     assert answer.abstained and answer.citations == [] and answer.total_sentences == 0
+
+
+def test_a_marker_inside_a_sentence_closes_the_claim_before_it(seed_pipeline: Pipeline) -> None:
+    passages = passages_for(seed_pipeline, CHESTER_Q)
+    chester, liege = number_of(passages, "Chester"), number_of(passages, "Liege Airport")
+    text = (f"Alibaba recruited in the English town of Chester [{chester}], and it began to build a warehouse at "
+            f"Liege Airport in Belgium [{liege}].")
+    answer, pieces = compose(seed_pipeline, CHESTER_Q, text, pieces=4)
+    assert answer.answer == ("Alibaba recruited in the English town of Chester [1], and it began to build a warehouse "
+                             "at Liege Airport in Belgium. [2]")
+    assert (answer.supported_sentences, answer.total_sentences) == (2, 2)
+    assert "Chester" in answer.citations[0].quote and "Liege Airport" in answer.citations[1].quote
+    short, _ = compose(seed_pipeline, CHESTER_Q, f"Alibaba [{chester}] recruited in the English town of Chester.")
+    assert short.answer == "Alibaba recruited in the English town of Chester. [1]"  # too short to be a claim alone
+
+
+@pytest.mark.parametrize("size", [None, 5])
+def test_a_model_repeating_itself_is_cut_off_after_the_first_repeat(seed_pipeline: Pipeline, size: int | None) -> None:
+    n = number_of(passages_for(seed_pipeline, CHESTER_Q), "Chester")
+    text = f"Alibaba recruited in the English town of Chester [{n}]. " * 4 + "Then something else."
+    answer, _ = compose(seed_pipeline, CHESTER_Q, text, pieces=size)
+    sentence = "Alibaba recruited in the English town of Chester. [1]"
+    assert answer.answer == f"{sentence} {sentence}"
+    assert (answer.supported_sentences, answer.total_sentences) == (2, 2)
