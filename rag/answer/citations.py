@@ -53,6 +53,32 @@ _NOT_FOUND = re.compile(
 )
 
 
+# Lead-ins that talk about the passages rather than the world ("The passage says that ...", "The answer is:"):
+# removed before a sentence is checked, so only its claim is compared with the passage.
+_PREAMBLE = re.compile(
+    r"^\W*(?:(?:so|thus|therefore|overall|in short|in summary|in conclusion),?\s+)?"
+    r"(?:(?:the\s+)?(?:short\s+|final\s+|correct\s+)?answer(?:\s+to\s+(?:the|your|this)\s+question)?"
+    r"(?:\s+(?:is|would\s+be))?"
+    r"|(?:according\s+to|based\s+on|as\s+(?:stated|mentioned|noted)\s+in)\s+(?:the\s+)?(?:provided\s+)?"
+    r"(?:passages?|documents?|texts?|sources?|context|articles?)(?:\s*\(?\d+\)?)?"
+    r"|(?:the\s+)?(?:passages?|documents?|texts?|sources?|context|articles?)(?:\s*\(?\d+\)?)?\s+"
+    r"(?:says?|states?|mentions?|notes?|shows?|explains?|indicates?|reports?|is|are|reads?)(?:\s+that)?)"
+    r"(?=[\s:,]|$)[\s:,]*",
+    re.IGNORECASE,
+)
+SHORT_CLAIM = 4  # a claim with at most this many content words is judged together with the question
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed content words of `text` (as BM25 sees them), with "220,000" read as "220000"."""
+    return set(tokenize([re.sub(r"\b\d{1,3}(?:,\d{3})+\b", lambda m: m.group().replace(",", ""), text)])[0])
+
+
+def strip_preamble(sentence: str) -> str:
+    """`sentence` without a lead-in about the passages ("According to the passage, X" -> "X")."""
+    return _PREAMBLE.sub("", sentence, count=1).strip()
+
+
 class Status(str, Enum):
     """What verification concluded about one sentence."""
 
@@ -95,9 +121,9 @@ def numbers_in(text: str) -> set[str]:
     return found
 
 
-def names_in(text: str) -> set[str]:
+def names_in(text: str, first: bool = False) -> set[str]:
     """Proper names and acronyms of `text` (lower-cased, accent-folded): capitalised words that do not open the
-    sentence, and words with a capital or digit inside ("AliExpress", "IDC", "11.11")."""
+    sentence (or do, with `first`), and words with a capital inside ("AliExpress", "IDC")."""
     names = set()
     stop = _stopwords()
     for i, match in enumerate(_WORD.finditer(fold_accents(text))):
@@ -105,7 +131,7 @@ def names_in(text: str) -> set[str]:
         inner_capital = any(ch.isupper() for ch in word[1:])
         if not word[:1].isupper() or word.lower() in stop or _NUMBER.fullmatch(word):
             continue
-        if i > 0 or inner_capital:
+        if i > 0 or inner_capital or first:
             names.add(word.lower())
     return names
 
@@ -175,9 +201,11 @@ class CheckedSentence:
 class CitationChecker:
     """Checks sentences against the numbered passages of one prompt (numbered from 1 in the given order)."""
 
-    def __init__(self, passages: Sequence[Passage], data: IndexData, embedder: Embedder) -> None:
+    def __init__(self, passages: Sequence[Passage], data: IndexData, embedder: Embedder,
+                 question: str | None = None) -> None:
         self.data = data
         self.embedder = embedder
+        self.question = question
         self.evidence = [self._prepare(n, p) for n, p in enumerate(passages, start=1)]
 
     def _prepare(self, number: int, passage: Passage) -> Evidence:
@@ -199,15 +227,23 @@ class CitationChecker:
                         sentence_numbers=tuple(frozenset(numbers_in(text[s:e])) for s, e in spans),
                         title_numbers=frozenset(numbers_in(chunk.title)),
                         words=frozenset(w.lower() for w in _WORD.findall(fold_accents(full))),
-                        tokens=frozenset(tokenize([full])[0]))
+                        tokens=frozenset(content_words(full)))
 
-    def support(self, sentence: str, vector: np.ndarray, ev: Evidence) -> Support:
+    def support(self, sentence: str, vector: np.ndarray, ev: Evidence, context: np.ndarray | None = None) -> Support:
         """How well passage `ev` supports `sentence` (whose embedding is `vector`).
+
+        `context` is the embedding of a short sentence read together with its question: it replaces `vector`
+        when every content word of the sentence occurs in the passage (a terse answer like "220000 square
+        meters." means little alone).
 
         The claim's numbers must occur in the passage sentences that match it best (the best one and any within
         NEAR_BEST cosine of it), so a number elsewhere in the passage does not count. The quote is the most
         similar of those sentences, preferring one that holds the claim's numbers.
         """
+        tokens = content_words(sentence)
+        lexical = len(tokens & ev.tokens) / len(tokens) if tokens else 0.0
+        if context is not None and lexical >= 1.0:
+            vector = context
         cosines = ev.sentence_vectors @ vector
         i = int(np.argmax(cosines))
         semantic = max(float(cosines[i]), float(ev.passage_vector @ vector))
@@ -215,30 +251,37 @@ class CitationChecker:
         claimed = numbers_in(sentence)
         numbers_ok = claimed <= ev.title_numbers.union(*(ev.sentence_numbers[j] for j in near))
         quote = max(near, key=lambda j: (len(claimed & ev.sentence_numbers[j]), float(cosines[j])))
-        tokens = set(tokenize([sentence])[0])
-        lexical = len(tokens & ev.tokens) / len(tokens) if tokens else 0.0
-        names = names_in(sentence)
+        names = names_in(sentence, first=context is not None)  # a short answer ("Chester.") may be just a name
         found = sum(1 for name in names if _name_found(name, ev.words))
         names_ok = not names or found / len(names) >= NAME_COVERAGE
         start, end = ev.spans[quote]
         return Support(evidence=ev, start=start, end=end, semantic=semantic, lexical=lexical,
                        numbers_ok=numbers_ok, names_ok=names_ok)
 
-    def check(self, text: str, cited: Sequence[int], vector: np.ndarray | None = None) -> CheckedSentence:
-        """Verify one sentence (markers already removed) that cited passage numbers `cited`."""
+    def check(self, text: str, cited: Sequence[int]) -> CheckedSentence:
+        """Verify one sentence (markers already removed) that cited passage numbers `cited`.
+
+        A lead-in about the passages ("The passage says that") is not part of the claim. A short claim
+        ("220000 square meters.") whose words all occur in a passage is compared with it together with the
+        question it answers; its numbers and names are checked as always.
+        """
         valid = [n for n in dict.fromkeys(cited) if 1 <= n <= len(self.evidence)]
         result = CheckedSentence(text=text, cited=list(cited), dropped=[n for n in cited if n not in valid])
-        if is_not_found(text) or not tokenize([text])[0]:
+        claim = strip_preamble(text)
+        content = content_words(claim)
+        if is_not_found(text) or not content:
             return result  # neutral: no claim to check
-        if vector is None:
-            vector = self.embedder.embed([text])[0]
+        short = self.question is not None and len(content) <= SHORT_CLAIM
+        vectors = self.embedder.embed([claim, f"{self.question} {claim}"] if short else [claim])
+        vector, context = vectors[0], (vectors[1] if short else None)
+        text = claim
         own = [self.evidence[n - 1] for n in valid]
-        singles = [self.support(text, vector, ev) for ev in own]
+        singles = [self.support(text, vector, ev, context) for ev in own]
         passing = [s for s in singles if s.ok]
         if passing:
             result.status, result.sources = Status.supported, passing
             return result
-        others = [self.support(text, vector, ev) for ev in self.evidence if ev.number not in valid]
+        others = [self.support(text, vector, ev, context) for ev in self.evidence if ev.number not in valid]
         candidates = sorted((s for s in others if s.ok), key=lambda s: -s.score)
         if candidates:
             result.status, result.sources = Status.reattributed, candidates[:1]

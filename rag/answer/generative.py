@@ -105,7 +105,7 @@ class GenerativeAnswerer:
             return [ABSTAIN_TEXT, abstain]
         passages = self.select(retrieval.passages)
         messages = build_messages(question, passages)
-        composer = AnswerComposer(CitationChecker(passages, data, embedder), data)
+        composer = AnswerComposer(CitationChecker(passages, data, embedder, question), data)
         if not stream:
             text = self.llm.complete(messages)
             if not text.strip():

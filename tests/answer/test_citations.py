@@ -13,6 +13,7 @@ from rag.answer.citations import (
     names_in,
     numbers_in,
     parse_markers,
+    strip_preamble,
 )
 from rag.pipeline import Pipeline
 from rag.types import Answer, Passage
@@ -50,7 +51,7 @@ def other_than(passages: list[Passage], needle: str) -> int:
 
 def checker(pipeline: Pipeline, question: str) -> tuple[CitationChecker, list[Passage]]:
     passages = passages_for(pipeline, question)
-    return CitationChecker(passages, pipeline.data, pipeline.embedder), passages
+    return CitationChecker(passages, pipeline.data, pipeline.embedder, question), passages
 
 
 def compose(pipeline: Pipeline, question: str, text: str, pieces: int | None = None) -> tuple[Answer, list[str]]:
@@ -146,6 +147,29 @@ def test_a_mis_numbered_claim_is_re_attributed_to_its_source(seed_pipeline: Pipe
     (source,) = result.sources
     assert needle in source.evidence.passage.chunk.text
     assert source.evidence.number != wrong
+
+
+WAREHOUSE_Q = "How large is the warehouse at Liège airport?"
+SHORT = [(WAREHOUSE_Q, "The answer is: 220000 square meters.", True), (WAREHOUSE_Q, "220,000 square meters.", True),
+         (WAREHOUSE_Q, "It is 500 square meters.", False), (CHESTER_Q, "Chester.", True),
+         (CHESTER_Q, "Manchester.", False), (SINGER_Q, "Katy Perry.", True), (SINGER_Q, "Lady Gaga.", False)]
+
+
+@pytest.mark.parametrize(("question", "claim", "supported"), SHORT)
+def test_short_answers_are_judged_with_their_question(seed_pipeline: Pipeline, question: str, claim: str,
+                                                      supported: bool) -> None:
+    check, _ = checker(seed_pipeline, question)
+    assert (check.check(claim, [1]).status is not Status.unsupported) is supported
+
+
+@pytest.mark.parametrize(("sentence", "claim"), [
+    ("The answer is: 220000 square meters.", "220000 square meters."),
+    ("According to the passages, Alibaba recruited in Chester.", "Alibaba recruited in Chester."),
+    ("Passage 2 states that the warehouse is large.", "the warehouse is large."),
+    ("The passage says:", ""), ("The answerable part is small.", "The answerable part is small."),
+])
+def test_lead_ins_about_the_passages_are_not_part_of_the_claim(sentence: str, claim: str) -> None:
+    assert strip_preamble(sentence) == claim
 
 
 @pytest.mark.parametrize(("question", "claim"), UNSUPPORTED)
