@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from rag.errors import RagError
 from rag.settings import AnswerMode, Settings
@@ -83,12 +84,13 @@ def _print_answer(answer, as_json: bool) -> None:  # noqa: ANN001
         print(json.dumps(answer.model_dump(), ensure_ascii=False))
         return
     style = "yellow" if answer.abstained else "bold"
-    console.print(f"[{style}]{answer.answer}[/]", highlight=False)
+    console.print(f"[{style}]{escape(answer.answer)}[/]", highlight=False)  # text may hold "[unsupported]"
     for c in answer.citations:
-        console.print(f"  [cyan][{c.n}][/] {c.title} ({c.doc_id}, chars {c.start}-{c.end}, score {c.score:.2f})",
-                      highlight=False)
+        flag = "" if c.supported else " [red]not supported by this passage[/]"
+        console.print(f"  [cyan]\\[{c.n}][/] {escape(c.title)} ({c.doc_id}, chars {c.start}-{c.end}, "
+                      f"score {c.score:.2f}){flag}", highlight=False)
     if answer.notice:
-        console.print(f"[dim]{answer.notice}[/]", highlight=False)
+        console.print(f"[dim]{escape(answer.notice)}[/]", highlight=False)
 
 
 @app.command()
