@@ -49,7 +49,7 @@ class Pipeline:
         self.embedder = embedder or Embedder(self.settings.model_path, self.settings.embed_batch_size)
         self.retriever = HybridRetriever(self.embedder, candidates=self.settings.candidates,
                                          rrf_k=self.settings.rrf_k, dense_weight=self.settings.dense_weight,
-                                         bm25_weight=self.settings.bm25_weight)
+                                         bm25_weight=self.settings.bm25_weight, fusion=self.settings.fusion)
         self.extractive = ExtractiveAnswerer(self.settings.abstain_threshold, self.settings.max_answer_sentences)
         self.generative = GenerativeAnswerer(make_llm(self.settings), self.settings.abstain_threshold,
                                              prompt_chars=self.settings.llm_prompt_chars)  # loads nothing yet

@@ -95,12 +95,22 @@ def eval_beir(console: Console, make_pipeline: MakePipeline, settings: Settings,
     return doc
 
 
+def _number(value: float | int | None, sign: bool = False) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, int):
+        return f"{value:+d}" if sign else str(value)
+    return f"{value:+.4f}" if sign else f"{value:.4f}"
+
+
 def eval_compare(console: Console, a_path: Path, b_path: Path) -> None:
     """Print two runs' metrics side by side with B − A (green where B is better, red where worse)."""
     a, b = load_metrics(a_path), load_metrics(b_path)
     if a.get("kind") != b.get("kind"):
         console.print(f"[yellow]note:[/] comparing a {a.get('kind')} run with a {b.get('kind')} run", highlight=False)
-    table = Table(title=f"A = {a_path} ({a.get('name')})\nB = {b_path} ({b.get('name')})", title_justify="left")
+    console.print(f"A = {a_path} ({a.get('name')}, {a.get('created', '?')})", highlight=False)
+    console.print(f"B = {b_path} ({b.get('name')}, {b.get('created', '?')})", highlight=False)
+    table = Table()
     for column in ("metric", "A", "B", "B − A"):
         table.add_column(column, justify="left" if column == "metric" else "right")
     rows = compare(a, b)
@@ -109,8 +119,8 @@ def eval_compare(console: Console, a_path: Path, b_path: Path) -> None:
     for row in rows:
         delta = row.delta
         style = {"b": "green", "a": "red"}.get(row.better or "", "")
-        cells = ["–" if v is None else f"{v:.4f}" for v in (row.a, row.b)]
-        diff = "–" if delta is None else f"{delta:+.4f}"
+        cells = [_number(v) for v in (row.a, row.b)]
+        diff = "–" if delta is None else _number(delta, sign=True)
         table.add_row(row.name, *cells, f"[{style}]{diff}[/]" if style else diff)
     console.print(table)
     changed = changed_settings(a, b)

@@ -17,11 +17,11 @@ class Row:
     """One metric of both runs."""
 
     name: str
-    a: float | None
-    b: float | None
+    a: float | int | None
+    b: float | int | None
 
     @property
-    def delta(self) -> float | None:
+    def delta(self) -> float | int | None:
         """b - a, when both exist."""
         return None if self.a is None or self.b is None else self.b - self.a
 
@@ -52,8 +52,8 @@ def load_metrics(path: Path) -> dict:
 
 def flat_metrics(doc: dict) -> dict[str, float | None]:
     """A run's numeric metrics, plus grouped accuracies as `<group>:<name>`."""
-    out: dict[str, float | None] = {k: (float(v) if isinstance(v, (int, float)) else None)
-                                    for k, v in doc["metrics"].items() if v is None or isinstance(v, (int, float))}
+    out: dict[str, float | None] = {k: v for k, v in doc["metrics"].items()
+                                    if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))}
     for group, rows in (doc.get("groups") or {}).items():
         for name, row in rows.items():
             if isinstance(row, dict) and isinstance(row.get("accuracy"), (int, float)):

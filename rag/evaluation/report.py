@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 REPORT_SETTINGS = ("index_name", "model_path", "chunk_size", "chunk_overlap", "top_k", "candidates", "rrf_k",
-                   "dense_weight", "bm25_weight", "answer_mode", "abstain_threshold", "max_answer_sentences")
+                   "dense_weight", "bm25_weight", "fusion", "answer_mode", "abstain_threshold", "max_answer_sentences")
 
 
 def settings_snapshot(settings) -> dict:  # noqa: ANN001
