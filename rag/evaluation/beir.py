@@ -139,8 +139,7 @@ def index_corpus(pipeline, folder: Path, *, progress: bool = False) -> UpdateSta
     Sentence vectors are not computed: they only serve answers, and a benchmark only ranks documents.
     """
     docs = load_corpus(folder)
-    data = pipeline._data  # noqa: SLF001 - the snapshot, possibly absent, to find documents gone from the corpus
-    stale = sorted(set(data.documents) - {d.doc_id for d in docs}) if data is not None else []
+    stale = sorted({r.doc_id for r in pipeline.documents()} - {d.doc_id for d in docs})
     stats = pipeline.add_documents(docs, progress=progress, embed_sentences=False)
     for doc_id in stale:
         pipeline.delete_document(doc_id)
