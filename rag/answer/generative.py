@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from rag.answer import ABSTAIN_TEXT
 from rag.answer.citations import AnswerComposer, CitationChecker
@@ -86,8 +86,13 @@ class GenerativeAnswerer:
         return not scored or max(s.score for s in scored) < self.threshold
 
     def run(self, question: str, retrieval: Retrieval, data: IndexData, embedder: Embedder) -> Answer:
-        """The verified answer, from one non-streamed model call."""
-        return self._compose(question, retrieval, data, embedder, stream=False)[-1]  # type: ignore[return-value]
+        """The verified answer (generated as a stream, so a model caught in a loop is stopped early)."""
+        answer = None
+        for item in self.stream(question, retrieval, data, embedder):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
 
     def stream(self, question: str, retrieval: Retrieval, data: IndexData,
                embedder: Embedder) -> Iterator[str | Answer]:
@@ -95,25 +100,15 @@ class GenerativeAnswerer:
 
         The pieces concatenate to `Answer.answer`. Markers are held back until their sentence is verified.
         """
-        yield from self._compose(question, retrieval, data, embedder, stream=True)
-
-    def _compose(self, question: str, retrieval: Retrieval, data: IndexData, embedder: Embedder, *,
-                 stream: bool) -> Iterable[str | Answer]:
         if self.should_abstain(question, retrieval, data, embedder):
-            abstain = Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, mode="generative",
-                             supported_sentences=0, total_sentences=0)
-            return [ABSTAIN_TEXT, abstain]
+            yield ABSTAIN_TEXT
+            yield Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, mode="generative",
+                         supported_sentences=0, total_sentences=0)
+            return
         passages = self.select(retrieval.passages)
         messages = build_messages(question, passages)
         composer = AnswerComposer(CitationChecker(passages, data, embedder, question), data)
-        if not stream:
-            text = self.llm.complete(messages)
-            if not text.strip():
-                raise LLMUnavailable(f"{self.llm.description} returned an empty answer")
-            composer.feed(text)
-            composer.finish()
-            return [composer.answer(question)]
-        return self._pieces(question, messages, composer)
+        yield from self._pieces(question, messages, composer)
 
     def _pieces(self, question: str, messages: list[Message], composer: AnswerComposer) -> Iterator[str | Answer]:
         tokens = self.llm.stream(messages)
