@@ -33,6 +33,7 @@ from rag.errors import IndexUnavailable
 from rag.types import Chunk, Document
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG when imported
 
 FORMAT_VERSION = 1
 _STEMMER = Stemmer.Stemmer("english")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -70,7 +69,6 @@ def eval_beir(console: Console, make_pipeline: MakePipeline, settings: Settings,
     from rag.evaluation.beir import index_corpus, load_beir, run_beir, write_trec_run
     from rag.evaluation.report import build_metrics, settings_snapshot, write_report
 
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import, undoing the CLI's setup
     dataset = load_beir(folder, split)
     pipeline = make_pipeline(settings)
     stats = index_corpus(pipeline, folder, progress=_progress())

@@ -7,7 +7,6 @@ import re
 import shutil
 from pathlib import Path
 
-import pytest
 
 from rag.answer import ABSTAIN_TEXT
 from rag.answer.citations import UNSUPPORTED_MARK
