@@ -28,16 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0..100) by linear interpolation."""
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low, high = int(pos), min(int(pos) + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 @dataclass
@@ -163,7 +157,7 @@ def main() -> None:
     print("| concurrency | requests | errors | requests/s | p50 | p99 |\n|---|---|---|---|---|---|")
     for level in results:
         print(f"| {level.concurrency} | {level.requests} | {level.errors} | {level.rps:.1f} | "
-              f"{statistics.median(level.latencies_ms):.0f} ms | {percentile(level.latencies_ms, 99):.0f} ms |")
+              f"{statistics.median(level.latencies_ms):.0f} ms | {np.percentile(level.latencies_ms, 99):.0f} ms |")
     if any(level.errors for level in results):
         sys.exit(1)
 

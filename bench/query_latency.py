@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from rag.embedding import Embedder
@@ -22,13 +23,6 @@ from rag.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0..100) by linear interpolation."""
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low, high = int(pos), min(int(pos) + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 def main() -> None:
@@ -80,7 +74,7 @@ def main() -> None:
     print(f"\n{n} queries ({len(questions)} questions x {args.rounds} rounds), in process, model loaded:\n")
     print("| operation | p50 | p95 | mean |\n|---|---|---|---|")
     for name, values in timings.items():
-        print(f"| {name} | {statistics.median(values):.1f} ms | {percentile(values, 95):.1f} ms | "
+        print(f"| {name} | {statistics.median(values):.1f} ms | {np.percentile(values, 95):.1f} ms | "
               f"{statistics.fmean(values):.1f} ms |")
 
 
