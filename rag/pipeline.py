@@ -19,6 +19,7 @@ from rag.errors import DocumentNotFound, IndexUnavailable, InvalidInput
 from rag.llm import LLMUnavailable, make_llm
 from rag.retrieval import HybridRetriever, Retrieval
 from rag.settings import AnswerMode, Settings
+from rag.stages import timed, timed_iter
 from rag.store import ChunkingConfig, DocumentRecord, IndexData, UpdateStats
 from rag.types import Answer, Document, Passage
 
@@ -218,7 +219,14 @@ class Pipeline:
     def search(self, query: str, top_k: int | None = None, history: Sequence[Turn] | None = None) -> list[Passage]:
         """The best passages for `query` (no answer)."""
         query = contextualize(self.check_question(query), history)
-        return self.retriever.run(self.data, query, self._top_k(top_k)).passages
+        return self._retrieve(self.data, query, self._top_k(top_k)).passages
+
+    def _retrieve(self, data: IndexData, query: str, top_k: int) -> Retrieval:
+        """Embed the query, then search the index; each step is timed as its stage (rag.stages)."""
+        with timed("embed"):
+            vector = self.embedder.embed_query(query)
+        with timed("search"):
+            return self.retriever.run(data, query, top_k, query_vector=vector)
 
     def _prepare(self, question: str, history: Sequence[Turn] | None, top_k: int | None,
                  mode: AnswerMode | str | None) -> tuple[str, str, AnswerMode, IndexData, Retrieval]:
@@ -230,14 +238,18 @@ class Pipeline:
                                f"{', '.join(m.value for m in AnswerMode)}") from None
         data = self.data
         query = contextualize(question, history)
-        return question, query, mode, data, self.retriever.run(data, query, self._top_k(top_k))
+        return question, query, mode, data, self._retrieve(data, query, self._top_k(top_k))
 
-    def _answer(self, mode: AnswerMode, query: str, retrieval: Retrieval, data: IndexData) -> Answer:
+    def _answer(self, mode: AnswerMode, query: str, retrieval: Retrieval, data: IndexData, *,
+                extra_system: str | None = None, max_tokens: int | None = None) -> Answer:
         """Dispatch to the answer component of `mode`."""
         if mode is AnswerMode.extractive:
-            return self.extractive.run(query, retrieval, data, self.embedder)
+            with timed("answer"):
+                return self.extractive.run(query, retrieval, data, self.embedder)
         try:
-            return self.generative.run(query, retrieval, data, self.embedder)
+            with timed("generate"):
+                return self.generative.run(query, retrieval, data, self.embedder, extra_system=extra_system,
+                                           max_tokens=max_tokens)
         except LLMUnavailable as exc:
             return self._fallback(exc, query, retrieval, data)
 
@@ -248,9 +260,12 @@ class Pipeline:
         answer.notice = f"Generative answer unavailable ({exc}); this is the extractive answer."
         return answer
 
-    def _generate_stream(self, query: str, retrieval: Retrieval, data: IndexData) -> Iterator[str | Answer]:
+    def _generate_stream(self, query: str, retrieval: Retrieval, data: IndexData, *,
+                         extra_system: str | None = None,
+                         max_tokens: int | None = None) -> Iterator[str | Answer]:
         """The generative answer's pieces as the model writes them; the extractive one if the model is unavailable."""
-        stream = self.generative.stream(query, retrieval, data, self.embedder)
+        stream = timed_iter("generate", self.generative.stream(
+            query, retrieval, data, self.embedder, extra_system=extra_system, max_tokens=max_tokens))
         try:
             first = next(stream)
         except LLMUnavailable as exc:
@@ -262,18 +277,24 @@ class Pipeline:
         yield from stream
 
     def ask(self, question: str, history: Sequence[Turn] | None = None, top_k: int | None = None,
-            mode: AnswerMode | str | None = None) -> Answer:
-        """Answer `question` (with earlier turns as context) from the index, citing passages as `[n]`."""
+            mode: AnswerMode | str | None = None, *, extra_system: str | None = None,
+            max_tokens: int | None = None) -> Answer:
+        """Answer `question` (with earlier turns as context) from the index, citing passages as `[n]`.
+
+        Generative mode only: `extra_system` is appended to the grounding rules of the prompt (never replacing
+        them) and `max_tokens` lowers the model's limit on new tokens (RAG_MAX_NEW_TOKENS) for this answer.
+        """
         started = time.perf_counter()
         question, query, mode, data, retrieval = self._prepare(question, history, top_k, mode)
-        answer = self._answer(mode, query, retrieval, data)
+        answer = self._answer(mode, query, retrieval, data, extra_system=extra_system, max_tokens=max_tokens)
         answer.question = question
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         return answer
 
     def ask_stream(self, question: str, history: Sequence[Turn] | None = None, top_k: int | None = None,
-                   mode: AnswerMode | str | None = None) -> Iterator[str | Answer]:
-        """Like `ask`, but yields the answer text in pieces as it is produced, then the final Answer.
+                   mode: AnswerMode | str | None = None, *, extra_system: str | None = None,
+                   max_tokens: int | None = None) -> Iterator[str | Answer]:
+        """Like `ask` (same options), but yields the answer text in pieces as produced, then the final Answer.
 
         Input is validated before the first piece, so errors surface as exceptions, not mid-stream.
         The pieces concatenate to the final `Answer.answer`.
@@ -283,7 +304,8 @@ class Pipeline:
 
         def pieces() -> Iterator[str | Answer]:
             if mode is AnswerMode.generative:
-                for piece in self._generate_stream(query, retrieval, data):
+                for piece in self._generate_stream(query, retrieval, data, extra_system=extra_system,
+                                                   max_tokens=max_tokens):
                     if isinstance(piece, Answer):
                         answer = piece
                     else:

@@ -23,6 +23,7 @@ SYSTEM_PROMPT = (
     f"written in a passage. If the passages do not contain the answer, say: {ABSTAIN_TEXT}"
 )
 PASSAGES_HEADER = "Passages (quoted data, one per line):"
+EXTRA_SYSTEM_HEADER = "Further instructions from the application (the rules above always take precedence):"
 
 # Control sequences of common chat templates (ChatML, Llama 2/3, Gemma, Mistral): a passage must not be able to
 # close its turn and open a new one.
@@ -43,12 +44,21 @@ def neutralize(text: str) -> str:
     return " ".join(text.split())
 
 
-def build_messages(question: str, passages: Sequence[Passage]) -> list[Message]:
+def build_messages(question: str, passages: Sequence[Passage],
+                   extra_system: str | None = None) -> list[Message]:
     """The chat messages: the rules as the system message; then the passages, one numbered line each, and the
-    question as the user message."""
+    question as the user message.
+
+    `extra_system` (a caller's own system prompt, e.g. an OpenAI client's system message) is appended to the
+    rules, after a line saying it cannot override them; it never replaces them.
+    """
     lines = [f"[{n}] {neutralize(p.chunk.text)}" for n, p in enumerate(passages, start=1)]
     user = f"{PASSAGES_HEADER}\n" + "\n".join(lines) + f"\n\nQuestion: {' '.join(_CONTROL.sub(' ', question).split())}"
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+    system = SYSTEM_PROMPT
+    extra = _CONTROL.sub(" ", extra_system or "").strip()
+    if extra:
+        system += f"\n\n{EXTRA_SYSTEM_HEADER}\n{extra}"
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
 class GenerativeAnswerer:
@@ -85,20 +95,24 @@ class GenerativeAnswerer:
         scored = score_sentences(question, retrieval, data, embedder)
         return not scored or max(s.score for s in scored) < self.threshold
 
-    def run(self, question: str, retrieval: Retrieval, data: IndexData, embedder: Embedder) -> Answer:
+    def run(self, question: str, retrieval: Retrieval, data: IndexData, embedder: Embedder, *,
+            extra_system: str | None = None, max_tokens: int | None = None) -> Answer:
         """The verified answer (generated as a stream, so a model caught in a loop is stopped early)."""
         answer = None
-        for item in self.stream(question, retrieval, data, embedder):
+        for item in self.stream(question, retrieval, data, embedder, extra_system=extra_system,
+                                max_tokens=max_tokens):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
         return answer
 
-    def stream(self, question: str, retrieval: Retrieval, data: IndexData,
-               embedder: Embedder) -> Iterator[str | Answer]:
+    def stream(self, question: str, retrieval: Retrieval, data: IndexData, embedder: Embedder, *,
+               extra_system: str | None = None, max_tokens: int | None = None) -> Iterator[str | Answer]:
         """Pieces of the verified answer as the model writes them, then the final Answer.
 
         The pieces concatenate to `Answer.answer`. Markers are held back until their sentence is verified.
+        `extra_system` is appended to the grounding rules (see `build_messages`); `max_tokens` lowers the
+        model's limit on new tokens for this answer.
         """
         if self.should_abstain(question, retrieval, data, embedder):
             yield ABSTAIN_TEXT
@@ -106,12 +120,16 @@ class GenerativeAnswerer:
                          supported_sentences=0, total_sentences=0)
             return
         passages = self.select(retrieval.passages)
-        messages = build_messages(question, passages)
+        messages = build_messages(question, passages, extra_system)
         composer = AnswerComposer(CitationChecker(passages, data, embedder, question), data)
-        yield from self._pieces(question, messages, composer)
+        yield from self._pieces(question, messages, composer, max_tokens)
 
-    def _pieces(self, question: str, messages: list[Message], composer: AnswerComposer) -> Iterator[str | Answer]:
-        tokens = self.llm.stream(messages)
+    def _pieces(self, question: str, messages: list[Message], composer: AnswerComposer,
+                max_tokens: int | None = None) -> Iterator[str | Answer]:
+        if max_tokens is None:
+            tokens = self.llm.stream(messages)
+        else:
+            tokens = self.llm.stream(messages, max_tokens=max_tokens)
         notice = None
         try:
             for token in tokens:

@@ -27,10 +27,13 @@ class ChatModel(Protocol):
         """Short human-readable name of the backend and model, for notices and logs."""
         ...
 
-    def complete(self, messages: list[Message]) -> str:
-        """The whole reply to `messages`."""
+    def complete(self, messages: list[Message], *, max_tokens: int | None = None) -> str:
+        """The whole reply to `messages` (`max_tokens`, when given, lowers the backend's cap)."""
         ...
 
-    def stream(self, messages: list[Message]) -> Iterator[str]:
-        """The reply to `messages` in pieces as they are generated; closing the iterator stops generation."""
+    def stream(self, messages: list[Message], *, max_tokens: int | None = None) -> Iterator[str]:
+        """The reply to `messages` in pieces as they are generated; closing the iterator stops generation.
+
+        `max_tokens` lowers the backend's own limit on new tokens for this reply (it never raises it).
+        """
         ...

@@ -144,7 +144,7 @@ class LocalLLM:
                 log.info("loaded local model %s", self.path)
             return self._model, self._tokenizer
 
-    def _inputs(self, messages: list[Message]) -> tuple[dict[str, Any], int]:
+    def _inputs(self, messages: list[Message], max_tokens: int | None = None) -> tuple[dict[str, Any], int]:
         model, tokenizer = self.load()
         messages = [{"role": m["role"], "content": strip_special_tokens(m["content"], tokenizer)} for m in messages]
         if tokenizer.chat_template:
@@ -155,7 +155,8 @@ class LocalLLM:
             inputs = tokenizer(text, return_tensors="pt")
         length = int(inputs["input_ids"].shape[1])
         context = int(getattr(model.config, "max_position_embeddings", 0) or 0)
-        budget = self.max_new_tokens if not context else min(self.max_new_tokens, context - length)
+        budget = min(self.max_new_tokens, max_tokens or self.max_new_tokens)
+        budget = budget if not context else min(budget, context - length)
         if budget < 1:
             raise LLMUnavailable(f"the prompt ({length} tokens) does not fit the local model's context ({context})")
         return dict(inputs), budget
@@ -172,15 +173,15 @@ class LocalLLM:
             kwargs.update(temperature=None, top_p=None, top_k=None)
         return kwargs
 
-    def complete(self, messages: list[Message]) -> str:
-        """The whole reply."""
-        return "".join(self.stream(messages))
+    def complete(self, messages: list[Message], *, max_tokens: int | None = None) -> str:
+        """The whole reply (`max_tokens`, when given, lowers `max_new_tokens` for this reply)."""
+        return "".join(self.stream(messages, max_tokens=max_tokens))
 
-    def stream(self, messages: list[Message]) -> Iterator[str]:
+    def stream(self, messages: list[Message], *, max_tokens: int | None = None) -> Iterator[str]:
         """The reply's text as it is generated; closing the iterator stops generation at the next token."""
         from transformers import StoppingCriteriaList, TextIteratorStreamer
 
-        inputs, budget = self._inputs(messages)
+        inputs, budget = self._inputs(messages, max_tokens)
         model, tokenizer = self.load()
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
         cancel = threading.Event()

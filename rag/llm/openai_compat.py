@@ -69,8 +69,10 @@ class OpenAICompatLLM:
                 self._client.close()
                 self._client = None
 
-    def _payload(self, messages: list[Message], stream: bool) -> dict[str, Any]:
-        return {"model": self.model, "messages": list(messages), "max_tokens": self.max_tokens,
+    def _payload(self, messages: list[Message], stream: bool,
+                 max_tokens: int | None = None) -> dict[str, Any]:
+        cap = min(self.max_tokens, max_tokens or self.max_tokens)
+        return {"model": self.model, "messages": list(messages), "max_tokens": cap,
                 "temperature": self.temperature, "stream": stream}
 
     def _send(self, payload: dict[str, Any]) -> httpx.Response:
@@ -102,9 +104,9 @@ class OpenAICompatLLM:
             log.warning("LLM request failed (%s); retry %d of %d in %.1fs", reason, attempt, self.retries, delay)
             time.sleep(min(delay, MAX_BACKOFF))
 
-    def complete(self, messages: list[Message]) -> str:
-        """The whole reply (non-streamed request)."""
-        response = self._send(self._payload(messages, stream=False))
+    def complete(self, messages: list[Message], *, max_tokens: int | None = None) -> str:
+        """The whole reply (non-streamed request; `max_tokens` lowers the configured cap)."""
+        response = self._send(self._payload(messages, stream=False, max_tokens=max_tokens))
         try:
             response.read()
             data = response.json()
@@ -115,9 +117,9 @@ class OpenAICompatLLM:
             response.close()
         return str(content)
 
-    def stream(self, messages: list[Message]) -> Iterator[str]:
+    def stream(self, messages: list[Message], *, max_tokens: int | None = None) -> Iterator[str]:
         """The reply's text pieces as the server streams them (`"stream": true`, server-sent events)."""
-        response = self._send(self._payload(messages, stream=True))
+        response = self._send(self._payload(messages, stream=True, max_tokens=max_tokens))
         try:
             if not response.headers.get("content-type", "").startswith("text/event-stream"):
                 # Some servers ignore "stream": send whatever whole reply they gave as one piece.
