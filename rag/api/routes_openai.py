@@ -8,10 +8,11 @@ import time
 import uuid
 from collections.abc import Iterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from rag.api.annotations import WordLimiter, limit_words, url_citations
 from rag.api.deps import PipelineDep
 from rag.api.responses import errors
 from rag.api.schemas import (
@@ -86,16 +87,21 @@ def _chunk(cid: str, created: int, model: str, delta: dict, finish: str | None =
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 
-def _events(pieces: Iterator[str | Answer], cid: str, created: int, model: str) -> Iterator[str]:
-    """SSE lines: a role chunk, one chunk per piece as the pipeline yields it, a final chunk with citations, [DONE]."""
+def _events(pieces: Iterator[str | Answer], cid: str, created: int, model: str, limit: int | None,
+            base_url: str) -> Iterator[str]:
+    """SSE lines: a role chunk, one chunk per piece as the pipeline yields it (up to `limit` words), a final
+    chunk whose delta carries the `url_citation` annotations (plus `citations` and `rag`), then [DONE]."""
     yield _chunk(cid, created, model, {"role": "assistant", "content": ""})
+    limiter = WordLimiter(limit)
     try:
         for piece in pieces:
             if isinstance(piece, Answer):
                 answer = piece.model_dump(mode="json")
-                yield _chunk(cid, created, model, {}, "stop", citations=answer["citations"], rag=answer)
-            elif piece:
-                yield _chunk(cid, created, model, {"content": piece})
+                delta = {"annotations": url_citations(limiter.sent, piece.citations, base_url)}
+                yield _chunk(cid, created, model, delta, "length" if limiter.truncated else "stop",
+                             citations=answer["citations"], rag=answer)
+            elif piece and (text := limiter.feed(piece)):
+                yield _chunk(cid, created, model, {"content": text})
     except RagError as exc:
         yield f"data: {json.dumps({'error': {'message': str(exc), 'type': 'invalid_request_error'}})}\n\n"
         return
@@ -113,28 +119,38 @@ def _events(pieces: Iterator[str | Answer], cid: str, created: int, model: str) 
         **errors(401, 404, 413, 422, 503),
         200: {"content": {"text/event-stream": {"schema": _SSE_EVENT}},
               "description": "The completion; with `stream: true`, Server-Sent Events of `chat.completion.chunk` "
-                             "objects ending with `data: [DONE]` (the last chunk carries `citations` and `rag`)."},
+                             "objects ending with `data: [DONE]` (the last chunk carries "
+                             "`delta.annotations`, `citations` and `rag`)."},
     },
 )
-async def chat_completions(body: ChatCompletionRequest, pipeline: PipelineDep):  # noqa: ANN201 - JSON or SSE
+async def chat_completions(body: ChatCompletionRequest, pipeline: PipelineDep, request: Request):
     """Answer the last user message, OpenAI style; earlier user/assistant messages are the conversation.
 
     `model` selects the answer mode (`rag`, `rag-extractive`, `rag-generative`; see GET /v1/models) and the
-    extra body field `mode` overrides it. The response is an OpenAI `chat.completion` (or a stream of
-    `chat.completion.chunk`) with two extra top-level fields: `citations` (the `[n]` citations) and `rag`
-    (the whole answer exactly as POST /api/ask returns it).
+    extra body field `mode` overrides it. Each `[n]` in the content is also a `url_citation` entry of
+    `message.annotations` (OpenAI's shape) whose URL opens the cited span. The response is an OpenAI
+    `chat.completion` (or a stream of `chat.completion.chunk`) with two extra top-level fields: `citations`
+    (the `[n]` citations) and `rag` (the whole answer exactly as POST /api/ask returns it). `max_tokens`
+    limits the answer; in generative mode system messages are appended to the grounding instructions.
     """
     mode = _mode(body)
     question, history = _question_and_history(body)
     cid, created = _completion_id(), int(time.time())
+    limit, base_url = body.answer_limit(), str(request.base_url)
+    options = {"extra_system": body.system_prompt(), "max_tokens": limit}
     if body.stream:
         # Validation and retrieval happen here, so errors get a proper status before the stream starts.
-        pieces = await run_in_threadpool(pipeline.ask_stream, question, history, body.top_k, mode)
-        return StreamingResponse(_events(pieces, cid, created, body.model), media_type="text/event-stream",
+        pieces = await run_in_threadpool(pipeline.ask_stream, question, history, body.top_k, mode, **options)
+        return StreamingResponse(_events(pieces, cid, created, body.model, limit, base_url),
+                                 media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    answer = await run_in_threadpool(pipeline.ask, question, history, body.top_k, mode)
+    answer = await run_in_threadpool(pipeline.ask, question, history, body.top_k, mode, **options)
+    content = limit_words(answer.answer, limit)
+    annotations = url_citations(content, answer.citations, base_url)
+    message = AssistantMessage(content=content, annotations=annotations)
+    finish = "length" if answer.answer[len(content):].strip() else "stop"
     return ChatCompletion(id=cid, created=created, model=body.model,
-                          choices=[ChatChoice(message=AssistantMessage(content=answer.answer))],
+                          choices=[ChatChoice(message=message, finish_reason=finish)],
                           citations=answer.citations, rag=answer)
 
 

@@ -177,7 +177,7 @@ class ChatMessage(BaseModel):
 
 
 class ChatCompletionRequest(BaseModel):
-    """POST /v1/chat/completions. Sampling options of OpenAI (temperature, max_tokens, ...) are accepted and ignored."""
+    """POST /v1/chat/completions. OpenAI's other sampling options (temperature, top_p, ...) are ignored."""
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
         {"model": "rag", "messages": [{"role": "user", "content": "How large is the warehouse at Liège airport?"}]},
@@ -189,6 +189,36 @@ class ChatCompletionRequest(BaseModel):
     stream: bool | None = Field(False, description="Stream Server-Sent Events in OpenAI's chunk format.")
     mode: AnswerMode | None = Field(None, description="Extra field: answer mode; overrides the one `model` selects.")
     top_k: TopK = None
+    max_tokens: int | None = Field(None, ge=1, description="Longest answer: in generative mode the model's "
+                                   "limit on new tokens (never above RAG_MAX_NEW_TOKENS); the text is also cut "
+                                   "after this many words (finish_reason `length`).")
+    max_completion_tokens: int | None = Field(None, ge=1, description="OpenAI's newer name for `max_tokens`; "
+                                              "wins when both are given.")
+
+    def answer_limit(self) -> int | None:
+        """The requested limit on the answer's length, if any."""
+        return self.max_completion_tokens or self.max_tokens
+
+    def system_prompt(self) -> str | None:
+        """The text of the system (and developer) messages, joined by blank lines; None without any."""
+        parts = [m.text().strip() for m in self.messages if m.role in ("system", "developer")]
+        return "\n\n".join(p for p in parts if p) or None
+
+
+class URLCitation(BaseModel):
+    """Where a `[n]` marker sits in the content, and the URL that opens the cited span of the document."""
+
+    start_index: int = Field(description="Offset of the marker's `[` in `content`.")
+    end_index: int = Field(description="Offset just past the marker's `]` in `content` (exclusive).")
+    title: str = Field(description="Title of the cited document.")
+    url: str = Field(description="`{server}/documents/{doc_id}?start=S&end=E`: the document at the quote.")
+
+
+class Annotation(BaseModel):
+    """OpenAI's `url_citation` annotation: one per passage a `[n]` marker cites."""
+
+    type: Literal["url_citation"] = "url_citation"
+    url_citation: URLCitation
 
 
 class AssistantMessage(BaseModel):
@@ -196,6 +226,9 @@ class AssistantMessage(BaseModel):
 
     role: Literal["assistant"] = "assistant"
     content: str
+    annotations: list[Annotation] = Field(default_factory=list, description="A `url_citation` for "
+                                          "each `[n]` marker in `content` (OpenAI's shape).")
+    refusal: None = None
 
 
 class ChatChoice(BaseModel):
@@ -203,7 +236,7 @@ class ChatChoice(BaseModel):
 
     index: int = 0
     message: AssistantMessage
-    finish_reason: Literal["stop"] = "stop"
+    finish_reason: Literal["stop", "length"] = Field("stop", description="`length`: `max_tokens` cut it.")
     logprobs: None = None
 
 
