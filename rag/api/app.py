@@ -9,11 +9,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag import __version__
 from rag.api import routes_ask, routes_documents, routes_health, routes_openai
 from rag.api.deps import require_api_key
+from rag.api.docs import install_redoc
 from rag.api.limits import BodyLimitMiddleware
 from rag.errors import RagError
 from rag.pipeline import Pipeline
@@ -96,7 +98,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(pipeline: Pipeline, settings: Settings | None = None, *, with_ui: bool = True) -> FastAPI:
     """The API over `pipeline` (already loaded); mounts the chat page at `/` when `ui.page` is importable."""
     settings = settings or pipeline.settings
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs: Swagger UI from the package, never from a CDN; /redoc: see install_redoc
+        redoc_url=None,
         title="rag",
         version=__version__,
         description=DESCRIPTION,
@@ -107,6 +110,7 @@ def create_app(pipeline: Pipeline, settings: Settings | None = None, *, with_ui:
             {"name": "health", "description": "Liveness; open even when an API key is set."},
         ],
     )
+    install_redoc(app)
     app.state.pipeline = pipeline
     app.state.settings = settings
     _install_error_handlers(app)
