@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import io
+import hashlib
 import json
 import logging
 import re
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rag.cleaning import clean_text
 from rag.errors import UnreadableFile, UnsupportedFile
+from rag.parsing import ParseLimits, parse_isolated
 from rag.types import Document
 
 log = logging.getLogger(__name__)
@@ -20,8 +21,11 @@ METADATA_FILE = "metadata.json"
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_HEADING = re.compile(r"^#{1,6}\s*", re.MULTILINE)
 _MD_EMPHASIS = re.compile(r"(\*\*|__|`)")
-_HTML_BLOCKS = "h1, h2, h3, h4, h5, h6, p, li, ul, ol, td, tr, table, pre, blockquote, div, section, article, br"
-_DOC_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-/]+")
+_DOC_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_DOC_ID_MAX = 120  # characters of a derived id before its hash
+# Control characters other than whitespace; text with more than 2 % of them is binary, whatever its route.
+_CONTROLS = "".join(chr(c) for c in range(32) if chr(c) not in "\n\r\t\f")
+_MAX_CONTROL_SHARE = 0.02
 
 
 @dataclass
@@ -32,11 +36,40 @@ class LoadResult:
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _stem(name: str) -> str:
+    return name.rsplit(".", 1)[0] if "." in Path(name).name else name
+
+
+def _slug(label: str) -> str:
+    """`label` as path segments of [A-Za-z0-9_.-] that start with a letter, digit or '_' ('.', '..' dropped)."""
+    segments = (_DOC_ID_UNSAFE.sub("-", part).strip("-.") for part in label.replace("\\", "/").split("/"))
+    return "/".join(s for s in segments if s)
+
+
 def make_doc_id(name: str) -> str:
-    """A URL- and shell-safe document id from a relative file name (extension dropped)."""
-    stem = name.rsplit(".", 1)[0] if "." in Path(name).name else name
-    doc_id = _DOC_ID_UNSAFE.sub("-", stem.replace("\\", "/")).strip("-/")
-    return doc_id or "document"
+    """A URL- and shell-safe document id from a relative file name (extension dropped); it always matches the
+    API's doc_id pattern. Different names may give the same id: see `derive_doc_id`."""
+    return _slug(_stem(name)) or "document"
+
+
+def derive_doc_id(label: str) -> str:
+    """The id for a document named only by a title or file stem: the label itself when it is already a valid id,
+    else its slug plus a short hash of the label, so two different labels never share (and replace) an id."""
+    slug = _slug(label)[:_DOC_ID_MAX].strip("-./")
+    if slug == label:
+        return slug
+    digest = hashlib.sha256(label.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{slug}-{digest}" if slug else f"document-{digest}"
+
+
+def check_text(text: str, name: str) -> str:
+    """`text`, unless it looks binary (a NUL near the start, or over 2 % control characters): UnreadableFile.
+
+    The one rule for text from files and text sent as JSON.
+    """
+    if "\x00" in text[:8192] or sum(map(text.count, _CONTROLS)) > _MAX_CONTROL_SHARE * max(1, len(text)):
+        raise UnreadableFile(f"{name}: looks like a binary file, not text")
+    return text
 
 
 def _decode_text(data: bytes, name: str) -> str:
@@ -46,10 +79,7 @@ def _decode_text(data: bytes, name: str) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UnreadableFile(f"{name}: is not UTF-8 text") from None
-    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
-    if controls > 0.02 * max(1, min(len(text), 8192)):
-        raise UnreadableFile(f"{name}: looks like a binary file, not text")
-    return text
+    return check_text(text, name)
 
 
 def _first_line_title(text: str) -> str:
@@ -58,42 +88,6 @@ def _first_line_title(text: str) -> str:
         if line:
             return line[:120] if len(line) <= 120 else ""
     return ""
-
-
-def _read_html(data: bytes, name: str) -> tuple[str, str]:
-    from selectolax.lexbor import LexborHTMLParser as HTMLParser
-
-    tree = HTMLParser(_decode_text(data, name))
-    title_node = tree.css_first("title")
-    title = title_node.text(strip=True) if title_node else ""
-    for selector in ("script", "style", "noscript", "nav", "footer", "header", "aside", "form", "iframe", "svg"):
-        for node in tree.css(selector):
-            node.decompose()
-    root = tree.body or tree.root
-    if root is None:
-        return "", title
-    for node in root.css(_HTML_BLOCKS):
-        node.insert_after("\n\n")  # block boundaries become paragraph breaks; inline markup joins seamlessly
-    text = root.text(separator="")
-    if not title:
-        heading = tree.css_first("h1")
-        title = heading.text(strip=True) if heading else ""
-    return text, title
-
-
-def _read_pdf(data: bytes, name: str) -> tuple[str, str]:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
-        title = ""
-        if reader.metadata is not None and reader.metadata.title:
-            title = str(reader.metadata.title)
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise UnreadableFile(f"{name}: not a readable PDF ({exc.__class__.__name__})") from None
-    return "\n\n".join(pages), title
 
 
 def _read_markdown(data: bytes, name: str) -> tuple[str, str]:
@@ -110,17 +104,23 @@ def _read_markdown(data: bytes, name: str) -> tuple[str, str]:
 
 
 def load_bytes(name: str, data: bytes, *, doc_id: str | None = None, title: str | None = None,
-               source: str = "", metadata: dict[str, str] | None = None) -> Document:
-    """Turn a file's bytes into a cleaned Document; raises UnsupportedFile or UnreadableFile."""
+               source: str = "", metadata: dict[str, str] | None = None,
+               limits: ParseLimits | None = None) -> Document:
+    """Turn a file's bytes into a cleaned Document; raises UnsupportedFile or UnreadableFile.
+
+    HTML and PDF are parsed in a child process under `limits` (default: the settings' defaults); a file over a
+    limit raises DocumentOverLimit (an UnreadableFile with status 413).
+    """
+    limits = limits or ParseLimits.defaults()
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnsupportedFile(
             f"{name}: unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
         )
     if suffix == ".pdf":
-        raw, found_title = _read_pdf(data, name)
+        raw, found_title = parse_isolated("pdf", data, name, limits)
     elif suffix in (".html", ".htm"):
-        raw, found_title = _read_html(data, name)
+        raw, found_title = parse_isolated("html", _decode_text(data, name), name, limits)
     elif suffix in (".md", ".markdown"):
         raw, found_title = _read_markdown(data, name)
     else:
@@ -130,17 +130,17 @@ def load_bytes(name: str, data: bytes, *, doc_id: str | None = None, title: str 
         raise UnreadableFile(f"{name}: contains no text")
     meta = dict(metadata or {})
     final_title = title or meta.get("title") or found_title or _first_line_title(text) or Path(name).stem
-    return Document(doc_id=doc_id or make_doc_id(name), title=final_title.strip(), text=text,
+    return Document(doc_id=doc_id or derive_doc_id(_stem(name)), title=final_title.strip(), text=text,
                     source=source or name, metadata=meta)
 
 
 def load_text(text: str, title: str, doc_id: str | None = None, source: str = "") -> Document:
-    """A Document from plain text given directly (e.g. the API's JSON upload)."""
-    cleaned = clean_text(text)
+    """A Document from plain text given directly (e.g. the API's JSON upload); the same rules as a text file."""
+    cleaned = clean_text(check_text(text, "the text"))
     if not cleaned:
         raise UnreadableFile("the document contains no text")
-    return Document(doc_id=doc_id or make_doc_id(title), title=title.strip() or "Untitled", text=cleaned,
-                    source=source or "text")
+    return Document(doc_id=doc_id or derive_doc_id(title.strip() or "Untitled"), title=title.strip() or "Untitled",
+                    text=cleaned, source=source or "text")
 
 
 def _folder_metadata(folder: Path) -> dict[str, dict[str, str]]:
@@ -171,7 +171,7 @@ def iter_files(paths: list[Path]) -> list[tuple[Path, Path]]:
     return found
 
 
-def load_paths(paths: list[Path]) -> LoadResult:
+def load_paths(paths: list[Path], limits: ParseLimits | None = None) -> LoadResult:
     """Load every supported file under `paths`; unreadable or unsupported files are reported, not fatal."""
     result = LoadResult()
     seen: set[str] = set()
@@ -183,7 +183,7 @@ def load_paths(paths: list[Path]) -> LoadResult:
         meta = metadata_cache[root].get(rel, {})
         try:
             doc = load_bytes(rel, file.read_bytes(), source=str(file.resolve()), metadata=meta,
-                             doc_id=meta.get("doc_id"))
+                             doc_id=meta.get("doc_id"), limits=limits)
         except (UnsupportedFile, UnreadableFile) as exc:
             result.failures.append((str(file), str(exc).split(": ", 1)[-1]))
             continue

@@ -17,6 +17,7 @@ from rag.documents import load_bytes, load_paths, load_text
 from rag.embedding import Embedder
 from rag.errors import DocumentNotFound, IndexUnavailable, InvalidInput
 from rag.llm import LLMUnavailable, make_llm
+from rag.parsing import ParseLimits
 from rag.retrieval import HybridRetriever, Retrieval
 from rag.settings import AnswerMode, Settings
 from rag.stages import timed, timed_iter
@@ -143,7 +144,7 @@ class Pipeline:
         missing = [str(r) for r in roots if not r.exists()]
         if missing:
             raise InvalidInput(f"no such file or folder: {', '.join(missing)}")
-        loaded = load_paths(roots)
+        loaded = load_paths(roots, ParseLimits.from_settings(self.settings))
         if not loaded.documents:
             detail = f" ({len(loaded.failures)} unreadable)" if loaded.failures else ""
             raise InvalidInput(f"no readable documents under {', '.join(map(str, roots))}{detail}; index left as it was")
@@ -165,7 +166,8 @@ class Pipeline:
 
     def add_file(self, name: str, content: bytes, *, title: str | None = None) -> Document:
         """Index an uploaded file (replacing a document of the same id); raises on unsupported/unreadable files."""
-        doc = load_bytes(name, content, title=title, source=f"upload:{name}")
+        doc = load_bytes(name, content, title=title, source=f"upload:{name}",
+                         limits=ParseLimits.from_settings(self.settings))
         self.add_documents([doc])
         return doc
 

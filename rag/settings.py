@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class AnswerMode(str, Enum):
@@ -98,9 +99,33 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535)
     api_key: SecretStr | None = Field(None, description="When set, /api and /v1 require 'Authorization: Bearer'.")
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1)
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Other sites (e.g. https://notes.example.org) whose pages may send "
+        "state-changing requests; the server's own origin always may. Comma-separated in RAG_ALLOWED_ORIGINS.")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Host names the server answers besides the bound address, localhost and "
+        "IP literals ('*' = any; guards against DNS rebinding). Comma-separated in RAG_ALLOWED_HOSTS.")
+    login_max_failures: int = Field(5, ge=1, le=10_000, description="Failed logins on the chat page per client "
+                                    "within login_window_seconds before further tries get 429.")
+    login_window_seconds: float = Field(60.0, gt=0, le=86_400, description="Window of the login rate limit.")
+
+    # Parsing uploaded and indexed files (runs in a separate process; a file over a limit is refused with 413).
+    max_html_depth: int = Field(512, ge=8, le=100_000, description="Deepest element nesting an HTML file may have.")
+    max_html_elements: int = Field(500_000, ge=100, le=50_000_000, description="Most elements an HTML file may have.")
+    max_pdf_pages: int = Field(2000, ge=1, le=1_000_000, description="Most pages a PDF may have.")
+    max_pdf_decompressed_bytes: int = Field(200 * 1024 * 1024, ge=1024, description="Most bytes a PDF's page "
+                                            "content streams may decompress to, all pages together.")
+    parse_timeout: float = Field(60.0, gt=0, le=3600, description="Seconds one file may take to parse.")
+
+    @field_validator("allowed_origins", "allowed_hosts", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @model_validator(mode="after")
-    def _check(self) -> "Settings":
+    def _check(self) -> Settings:
         if self.dense_weight == 0 and self.bm25_weight == 0:
             raise ValueError("dense_weight and bm25_weight cannot both be 0")
         if self.model_path is not None and not self.model_path.strip():

@@ -72,3 +72,36 @@ def test_a_folder_with_bad_files_reports_them_and_loads_the_rest(tmp_path: Path)
 def test_doc_ids_are_safe() -> None:
     assert make_doc_id("My Notes/Q3 report (final).txt") == "My-Notes/Q3-report-final"
     assert make_doc_id("../../etc/passwd.md") == "..-..-etc/passwd" or "/" not in make_doc_id("x")
+
+
+def test_derived_ids_always_match_the_api_pattern_and_never_collide() -> None:
+    import re
+
+    from rag.api.schemas import DOC_ID_PATTERN
+    from rag.documents import derive_doc_id, load_text
+
+    labels = ["../../etc/passwd", ".", "..", "./x", "a//b", "Otters!", "Otters?", "Otters", "-lead", "x" * 400,
+              "notes/guide", "2020-alibaba-europe-expansion"]
+    ids = [derive_doc_id(label) for label in labels]
+    assert all(re.match(DOC_ID_PATTERN, i) and len(i) <= 200 for i in ids), ids
+    assert len(set(ids)) == len(ids)
+    assert derive_doc_id("notes/guide") == "notes/guide" and derive_doc_id("Otters") == "Otters"
+    assert derive_doc_id("Otters!") == derive_doc_id("Otters!")  # stable: the same title replaces its document
+    assert re.match(DOC_ID_PATTERN, make_doc_id("../../etc/passwd.md"))
+    assert re.match(DOC_ID_PATTERN, load_bytes("...txt", b"dots").doc_id)
+    assert load_text("Some text.", "..").doc_id != load_text("Some text.", ".").doc_id
+
+
+def test_control_characters_follow_one_rule_for_files_and_text() -> None:
+    from rag.documents import load_text
+
+    text = "Ferry.\x01\x02\x03 " * 100
+    with pytest.raises(UnreadableFile, match="binary"):
+        load_bytes("controls.txt", text.encode())
+    with pytest.raises(UnreadableFile, match="binary"):
+        load_text(text, "controls")
+    few = "Ferry times are posted daily.\x01 " * 10  # about 3 % controls: refused both ways
+    with pytest.raises(UnreadableFile):
+        load_text(few, "few")
+    fine = "Ferry times are posted daily at the harbour office.\x0b " * 10
+    assert load_text(fine, "fine").text and load_bytes("fine.txt", fine.encode()).text
