@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from rag.pipeline import Pipeline
 from rag.settings import AnswerMode
 from ui import render
+from ui.guard import GradioGuard
 from ui.handlers import SEED_EXAMPLES, Example, PageHandlers, new_session
 from ui.style import CSS, theme
 
@@ -95,7 +96,8 @@ def mount_ui(app: FastAPI, pipeline: Pipeline, *, examples: Sequence[Example] = 
     """Serve the chat page at `/` of `app`. Call it after every other route is added: `/` catches the rest.
 
     When RAG_API_KEY is set, the page asks for it too (any user name, the key as password), so the page
-    cannot be used to read or change documents that the API protects.
+    cannot be used to read or change documents that the API protects; failed logins are rate-limited per
+    client (RAG_LOGIN_MAX_FAILURES per RAG_LOGIN_WINDOW_SECONDS, then 429). Unknown Gradio endpoints are 404.
     """
     settings = pipeline.settings
     page = build_page(pipeline, examples)
@@ -112,3 +114,6 @@ def mount_ui(app: FastAPI, pipeline: Pipeline, *, examples: Sequence[Example] = 
         show_error=False, theme=theme(), css=CSS, max_file_size=settings.max_upload_bytes, auth=auth,
         auth_message="This server requires its API key: enter RAG_API_KEY as the password (any user name).",
     )
+    app.add_middleware(GradioGuard, api_names={fn.api_name for fn in page.fns.values() if fn.api_name},
+                       fn_indexes=set(page.fns), max_failures=settings.login_max_failures,
+                       window=settings.login_window_seconds, limit_logins=auth is not None)

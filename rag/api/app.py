@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from rag import __version__
 from rag.api import routes_ask, routes_documents, routes_health, routes_openai
 from rag.api.deps import require_api_key
+from rag.api.guard import OriginHostGuard
 from rag.api.docs import install_redoc
 from rag.api.limits import BodyLimitMiddleware
 from rag.errors import RagError
@@ -115,6 +116,7 @@ def create_app(pipeline: Pipeline, settings: Settings | None = None, *, with_ui:
     app.state.settings = settings
     _install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes + routes_documents.MULTIPART_OVERHEAD)
+    app.add_middleware(OriginHostGuard, settings=settings)  # outermost: foreign Host / cross-site writes first
 
     protected = [Depends(require_api_key)] if settings.api_key is not None else []
     app.include_router(routes_health.router)

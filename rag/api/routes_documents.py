@@ -16,8 +16,9 @@ from starlette.exceptions import HTTPException
 from rag.api.deps import PipelineDep, SettingsDep
 from rag.api.responses import errors
 from rag.api.schemas import DocumentAdded, DocumentDetail, DocumentInfo, DocumentList, TextDocument
-from rag.documents import SUPPORTED_SUFFIXES, make_doc_id
+from rag.documents import SUPPORTED_SUFFIXES, load_bytes, load_text
 from rag.errors import IndexUnavailable, InvalidInput, RagError, UnsupportedFile
+from rag.parsing import ParseLimits
 from rag.pipeline import Pipeline
 from rag.store import DocumentRecord
 from rag.types import Document
@@ -101,35 +102,31 @@ def list_documents(pipeline: PipelineDep) -> DocumentList:
 
 
 @router.post("/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentAdded,
-             responses=errors(401, 413, 415, 422, 503), openapi_extra={"requestBody": _UPLOAD_BODY})
+             responses=errors(401, 403, 413, 415, 422, 503), openapi_extra={"requestBody": _UPLOAD_BODY})
 async def add_document(request: Request, response: Response, pipeline: PipelineDep,
                        settings: SettingsDep) -> DocumentAdded:
     """Add a document (or replace the one with the same id), then persist the index.
 
     Send either a file as `multipart/form-data` (field `file`, optional `title`; .txt .md .html .pdf) or JSON
     `{"text", "title", "doc_id"?}`. The new document is searchable as soon as this returns. A failed upload
-    leaves the index exactly as it was.
+    leaves the index exactly as it was. Without `doc_id`, the id comes from the file name or title (made
+    unique with a short hash when they are not already a valid id); `replaced` says whether it replaced one.
     """
     limit = settings.max_upload_bytes
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         name, data, title = await _read_upload(request, limit)
-        existed = _exists(pipeline, make_doc_id(name))
-        doc = await run_in_threadpool(pipeline.add_file, name, data, title=title)
+        doc = await run_in_threadpool(load_bytes, name, data, title=title, source=f"upload:{name}",
+                                      limits=ParseLimits.from_settings(settings))
     elif content_type == "application/json" or content_type.endswith("+json"):
         body = await _read_text(request, limit)
-        existed = _exists(pipeline, body.doc_id or make_doc_id(body.title))
-        doc = await run_in_threadpool(pipeline.add_text, body.text, body.title, body.doc_id)
+        doc = await run_in_threadpool(load_text, body.text, body.title, body.doc_id, source=f"text:{body.title}")
     else:
         raise UnsupportedFile("send a file as multipart/form-data (field 'file') or JSON {\"text\", \"title\"}; "
                               f"got content type {content_type or '(none)'}")
+    stats = await run_in_threadpool(pipeline.add_documents, [doc])
     response.headers["Location"] = f"/api/documents/{doc.doc_id}"
-    return _added(pipeline, doc, existed)
-
-
-def _exists(pipeline: Pipeline, doc_id: str) -> bool:
-    """Whether a document with this id is indexed (an upload with this id replaces it)."""
-    return any(r.doc_id == doc_id for r in pipeline.documents())
+    return _added(pipeline, doc, replaced=doc.doc_id not in stats.added)  # decided under the write lock
 
 
 async def _read_upload(request: Request, limit: int) -> tuple[str, bytes, str | None]:
@@ -166,6 +163,9 @@ async def _read_text(request: Request, limit: int) -> TextDocument:
     except ValueError as exc:  # includes UnicodeDecodeError
         raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error",
                                        "input": {}, "ctx": {"error": str(exc)}}]) from None
+    except RecursionError:  # nested deeper than the decoder's recursion limit
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": "JSON nested too deeply",
+                                       "input": {}}]) from None
     try:
         body = TextDocument.model_validate(payload)
     except ValidationError as exc:
