@@ -15,8 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from rag import __version__
 from rag.api import routes_ask, routes_documents, routes_health, routes_openai
 from rag.api.deps import require_api_key
-from rag.api.guard import OriginHostGuard
 from rag.api.docs import install_redoc
+from rag.api.guard import OriginHostGuard
 from rag.api.limits import BodyLimitMiddleware
 from rag.errors import RagError
 from rag.pipeline import Pipeline
