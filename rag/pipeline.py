@@ -13,11 +13,12 @@ from pathlib import Path
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.generative import GenerativeAnswerer
 from rag.conversation import Turn, contextualize
-from rag.documents import load_bytes, load_paths, load_text
+from rag.documents import iter_files, load_bytes, load_paths, load_text
 from rag.embedding import Embedder
 from rag.errors import DocumentNotFound, IndexUnavailable, InvalidInput
 from rag.llm import LLMUnavailable, make_llm
 from rag.parsing import ParseLimits
+from rag.progress import IndexProgress, reporting_embed
 from rag.retrieval import HybridRetriever, Retrieval
 from rag.settings import AnswerMode, Settings
 from rag.stages import timed, timed_iter
@@ -117,11 +118,14 @@ class Pipeline:
         return data, False
 
     def _commit(self, upsert: list[Document], remove: list[str], *, rebuild: bool = False,
-                roots: list[str] | None = None, progress: bool = False,
+                roots: list[str] | None = None, progress: bool | IndexProgress = False,
                 embed_sentences: bool = True) -> tuple[UpdateStats, bool]:
+        embed = self.embedder.embed
+        if not isinstance(progress, bool):  # an IndexProgress: embed in batches and tell it after each
+            embed, progress = reporting_embed(embed, progress, max(64, self.embedder.batch_size)), False
         with self._write_lock:
             base, rebuilt = self._base(rebuild)
-            new, stats = base.update(upsert=upsert, remove=remove, embed=self.embedder.embed, roots=roots,
+            new, stats = base.update(upsert=upsert, remove=remove, embed=embed, roots=roots,
                                      progress=progress, embed_sentences=embed_sentences)
             if stats.modified or rebuilt or self._data is None or new.roots != base.roots:
                 new.save(self.path)
@@ -129,12 +133,13 @@ class Pipeline:
             return stats, rebuilt
 
     # ---- writing -------------------------------------------------------------------------------------
-    def index(self, paths: Sequence[Path] = (), *, rebuild: bool = False, progress: bool = False,
-              embed_sentences: bool = True) -> IndexReport:
+    def index(self, paths: Sequence[Path] = (), *, rebuild: bool = False,
+              progress: bool | IndexProgress = False, embed_sentences: bool = True) -> IndexReport:
         """Sync the index with the files under `paths` (default: the paths it was built from, or the corpus).
 
         New and changed files are embedded; files gone from those paths are removed; unchanged ones cost nothing.
-        Unreadable files are reported in the result and skipped.
+        Unreadable files are reported in the result and skipped. `progress`: True shows the embedding model's
+        progress bars; an IndexProgress is told the files read and the texts embedded as it goes.
         """
         started = time.perf_counter()
         roots = [Path(p) for p in paths]
@@ -144,7 +149,12 @@ class Pipeline:
         missing = [str(r) for r in roots if not r.exists()]
         if missing:
             raise InvalidInput(f"no such file or folder: {', '.join(missing)}")
+        reporter = None if isinstance(progress, bool) else progress
+        if reporter is not None:
+            reporter.reading(len(iter_files(roots)))
         loaded = load_paths(roots, ParseLimits.from_settings(self.settings))
+        if reporter is not None:
+            reporter.read(len(loaded.documents), len(loaded.failures))
         if not loaded.documents:
             detail = f" ({len(loaded.failures)} unreadable)" if loaded.failures else ""
             raise InvalidInput(f"no readable documents under {', '.join(map(str, roots))}{detail}; index left as it was")
