@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,11 +106,11 @@ def _read_markdown(data: bytes, name: str) -> tuple[str, str]:
 
 def load_bytes(name: str, data: bytes, *, doc_id: str | None = None, title: str | None = None,
                source: str = "", metadata: dict[str, str] | None = None,
-               limits: ParseLimits | None = None) -> Document:
+               limits: ParseLimits | None = None, cancel: threading.Event | None = None) -> Document:
     """Turn a file's bytes into a cleaned Document; raises UnsupportedFile or UnreadableFile.
 
     HTML and PDF are parsed in a child process under `limits` (default: the settings' defaults); a file over a
-    limit raises DocumentOverLimit (an UnreadableFile with status 413).
+    limit raises DocumentOverLimit (an UnreadableFile with status 413). Setting `cancel` stops the parse.
     """
     limits = limits or ParseLimits.defaults()
     suffix = Path(name).suffix.lower()
@@ -118,9 +119,9 @@ def load_bytes(name: str, data: bytes, *, doc_id: str | None = None, title: str 
             f"{name}: unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
         )
     if suffix == ".pdf":
-        raw, found_title = parse_isolated("pdf", data, name, limits)
+        raw, found_title = parse_isolated("pdf", data, name, limits, cancel)
     elif suffix in (".html", ".htm"):
-        raw, found_title = parse_isolated("html", _decode_text(data, name), name, limits)
+        raw, found_title = parse_isolated("html", _decode_text(data, name), name, limits, cancel)
     elif suffix in (".md", ".markdown"):
         raw, found_title = _read_markdown(data, name)
     else:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import multiprocessing
 import re
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +51,7 @@ _IMPLIED_END: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "option": (frozenset({"option"}), frozenset({"select", "datalist", "optgroup", "html"})),
     "optgroup": (frozenset({"optgroup", "option"}), frozenset({"select", "html"})),
 }
+_CANCEL_POLL = 0.1  # seconds between checks of the cancel event while a child parses
 _SEARCH = 64  # open elements looked through for an implied end (bounds the scan's cost per tag)
 _SETTING = {"max_html_depth": "max_html_depth", "max_html_elements": "max_html_elements",
             "max_pdf_pages": "max_pdf_pages", "max_pdf_decompressed_bytes": "max_pdf_decompressed_bytes",
@@ -59,6 +62,10 @@ class DocumentOverLimit(UnreadableFile):
     """A file over one of the parsing limits (nesting, elements, pages, decompressed size, time): 413."""
 
     status_code = 413
+
+
+class ParseCancelled(UnreadableFile):
+    """The parse was cancelled because nobody waits for it any more (the client disconnected)."""
 
 
 @dataclass(frozen=True)
@@ -224,18 +231,25 @@ def _process_context() -> multiprocessing.context.BaseContext:
     return _context
 
 
-def parse_isolated(kind: str, payload: str | bytes, name: str, limits: ParseLimits) -> tuple[str, str]:
+def parse_isolated(kind: str, payload: str | bytes, name: str, limits: ParseLimits,
+                   cancel: threading.Event | None = None) -> tuple[str, str]:
     """(text, title) of an HTML (`kind` "html", payload str) or PDF ("pdf", bytes) document, parsed in a child
-    process: the serving threads keep their CPU and GIL, and a parse over `limits.timeout` is killed (413)."""
+    process: the serving threads keep their CPU and GIL, and a parse over `limits.timeout` is killed (413).
+    Setting `cancel` (e.g. when the client disconnects) kills it too and raises ParseCancelled."""
     ctx = _process_context()
     receiver, sender = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_child, args=(sender, kind, payload, name, limits), daemon=True,
                           name=f"rag-parse-{kind}")
     process.start()
     sender.close()
+    deadline = time.monotonic() + limits.timeout
     try:
-        if not receiver.poll(limits.timeout):
-            raise DocumentOverLimit(f"{name}: took longer than {limits.timeout:g} s to parse (RAG_PARSE_TIMEOUT)")
+        while not receiver.poll(min(_CANCEL_POLL, max(0.0, deadline - time.monotonic()))):
+            if cancel is not None and cancel.is_set():
+                raise ParseCancelled(f"{name}: parsing cancelled")
+            if time.monotonic() >= deadline:
+                raise DocumentOverLimit(f"{name}: took longer than {limits.timeout:g} s to parse "
+                                        "(RAG_PARSE_TIMEOUT)")
         try:
             status, first, second = receiver.recv()
         except (EOFError, OSError):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import mimetypes
+import threading
 from pathlib import PurePath
 
 from fastapi import APIRouter, Request, Response, status
@@ -27,6 +29,7 @@ router = APIRouter(prefix="/api", tags=["documents"])
 
 # Room for the multipart envelope around a file of the maximum size.
 MULTIPART_OVERHEAD = 64 * 1024
+_DISCONNECT_POLL = 0.25  # seconds
 _SUFFIX_BY_TYPE = {"text/plain": ".txt", "text/markdown": ".md", "text/html": ".html", "application/pdf": ".pdf"}
 
 
@@ -116,8 +119,13 @@ async def add_document(request: Request, response: Response, pipeline: PipelineD
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         name, data, title = await _read_upload(request, limit)
-        doc = await run_in_threadpool(load_bytes, name, data, title=title, source=f"upload:{name}",
-                                      limits=ParseLimits.from_settings(settings))
+        cancel = threading.Event()  # set when the client goes away: its parse is killed
+        watcher = asyncio.create_task(_cancel_on_disconnect(request, cancel))
+        try:
+            doc = await run_in_threadpool(load_bytes, name, data, title=title, source=f"upload:{name}",
+                                          limits=ParseLimits.from_settings(settings), cancel=cancel)
+        finally:
+            watcher.cancel()
     elif content_type == "application/json" or content_type.endswith("+json"):
         body = await _read_text(request, limit)
         doc = await run_in_threadpool(load_text, body.text, body.title, body.doc_id, source=f"text:{body.title}")
@@ -127,6 +135,13 @@ async def add_document(request: Request, response: Response, pipeline: PipelineD
     stats = await run_in_threadpool(pipeline.add_documents, [doc])
     response.headers["Location"] = f"/api/documents/{doc.doc_id}"
     return _added(pipeline, doc, replaced=doc.doc_id not in stats.added)  # decided under the write lock
+
+
+async def _cancel_on_disconnect(request: Request, cancel: threading.Event) -> None:
+    """Set `cancel` once the client disconnects (checked a few times a second while a file is parsed)."""
+    while not await request.is_disconnected():
+        await asyncio.sleep(_DISCONNECT_POLL)
+    cancel.set()
 
 
 async def _read_upload(request: Request, limit: int) -> tuple[str, bytes, str | None]:

@@ -8,6 +8,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from tests.api.conftest import ServerFactory
 from tests.test_parsing import blank_pdf, inflating_pdf, nested_divs
@@ -60,3 +61,24 @@ def test_a_slow_parse_is_cut_off_while_other_requests_are_served(start_server: S
     assert time.perf_counter() - started < 8
     assert len(latencies) >= 5 and max(latencies) < 1.0, latencies
     assert not [p for p in multiprocessing.active_children() if p.name.startswith("rag-parse")]
+
+
+def test_a_client_that_gives_up_cancels_its_parse(start_server: ServerFactory) -> None:
+    server = start_server(max_upload_bytes=2_000_000, max_html_depth=100_000, parse_timeout=60.0)
+
+    def parsing() -> list[multiprocessing.Process]:
+        return [p for p in multiprocessing.active_children() if p.name.startswith("rag-parse")]
+
+    with httpx.Client(base_url=server.url, timeout=1.0) as impatient:
+        try:
+            impatient.post("/api/documents", files={"file": ("slow.html", nested_divs(90_000), "text/html")})
+        except httpx.TimeoutException:
+            pass
+        else:
+            pytest.fail("the parse of 90,000 nested divs should take longer than the client waits")
+    assert parsing(), "the parse should still be running right after the client gave up"
+    deadline = time.monotonic() + 5
+    while parsing() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not parsing(), "the parse of a request whose client went away is still running"
+    assert httpx.get(server.url + "/api/health").status_code == 200
