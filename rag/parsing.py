@@ -51,6 +51,7 @@ _IMPLIED_END: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "option": (frozenset({"option"}), frozenset({"select", "datalist", "optgroup", "html"})),
     "optgroup": (frozenset({"optgroup", "option"}), frozenset({"select", "html"})),
 }
+_INLINE_HTML_CHARS = 64 * 1024  # smaller HTML skips the child process: its parse, bounded by the checks, is short
 _CANCEL_POLL = 0.1  # seconds between checks of the cancel event while a child parses
 _SEARCH = 64  # open elements looked through for an implied end (bounds the scan's cost per tag)
 _SETTING = {"max_html_depth": "max_html_depth", "max_html_elements": "max_html_elements",
@@ -235,7 +236,13 @@ def parse_isolated(kind: str, payload: str | bytes, name: str, limits: ParseLimi
                    cancel: threading.Event | None = None) -> tuple[str, str]:
     """(text, title) of an HTML (`kind` "html", payload str) or PDF ("pdf", bytes) document, parsed in a child
     process: the serving threads keep their CPU and GIL, and a parse over `limits.timeout` is killed (413).
-    Setting `cancel` (e.g. when the client disconnects) kills it too and raises ParseCancelled."""
+    Setting `cancel` (e.g. when the client disconnects) kills it too and raises ParseCancelled.
+
+    HTML up to 64 K characters is parsed in this process: the structure check bounds that parse to a fraction
+    of a second, less than starting a child costs.
+    """
+    if kind == "html" and len(payload) <= _INLINE_HTML_CHARS:
+        return html_text(payload, name, limits)
     ctx = _process_context()
     receiver, sender = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_child, args=(sender, kind, payload, name, limits), daemon=True,

@@ -48,10 +48,10 @@ def _origin_netloc(origin: str) -> tuple[str, str] | None:
 
 def allowed_host_names(settings: Settings) -> frozenset[str]:
     """Host names accepted in the Host header besides IP literals: localhost, the bound name, RAG_ALLOWED_HOSTS."""
-    names = {"localhost", TEST_CLIENT_HOST, *(h.strip().lower().strip("[]") for h in settings.allowed_hosts)}
+    names = {"localhost", TEST_CLIENT_HOST, *(_split_host(h)[0] for h in settings.allowed_hosts)}
     bound = settings.host.strip().lower().strip("[]")
     if bound in _WILDCARD_ADDRESSES:
-        names.update({socket.gethostname().lower(), socket.getfqdn().lower()})
+        names.add(socket.gethostname().lower())  # no DNS lookup: start-up must not wait on a resolver
     else:
         names.add(bound)
     return frozenset(n for n in names if n)
