@@ -1,4 +1,4 @@
-"""Conversation handling: turn a follow-up question into a self-contained retrieval query."""
+"""Conversation handling: rewrite a follow-up question into a standalone question from the earlier turns."""
 
 from __future__ import annotations
 
@@ -7,12 +7,24 @@ from collections.abc import Mapping, Sequence
 
 Turn = str | Mapping[str, str]
 
-_ANAPHORA = re.compile(
-    r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|there|he|him|his|she|her|hers|the same|"
-    r"the company|the firm|the platform|the warehouse|the event|one)\b",
-    re.IGNORECASE,
-)
+_PRONOUN = r"it|its|it's|they|them|their|theirs|he|him|his|she|her|hers"
+# Words that point back only in a short question ("why that?", "and the company?"): in a longer one they are
+# ordinary ("how many shops are there on tmall global", "the warehouse at liege airport").
+_WEAK = r"this|that|these|those|there|one|the same|the company|the firm|the platform|the warehouse|the event"
+SHORT_WORDS = 6
+_ANAPHORA = re.compile(rf"\b(?:{_PRONOUN})\b", re.IGNORECASE)
+_WEAK_ANAPHORA = re.compile(rf"\b(?:{_WEAK})\b", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
+# "and in europe?", "what about lazada?", "how about 2019?", "same for alicloud?"
+_ELLIPSIS = re.compile(r"^\s*(?:and|but|also|what about|how about|and what about|same for|ok and|so)\b[\s,]*(.*?)"
+                       r"[\s?.!]*$", re.IGNORECASE)
+# "what is X", "who is X", "tell me about X", "what does X do": X is what later pronouns point at.
+_FOCUS = re.compile(r"^\s*(?:(?:ok|so|and|hey)[\s,]+)*(?:what|who|which)(?:'s| is| are| was| were)\s+(?:an?\s+|the\s+)?"
+                    r"(?P<a>.+?)[\s?.!]*$|^\s*(?:tell me|explain|talk) (?:me )?about\s+(?:the\s+)?(?P<b>.+?)[\s?.!]*$|"
+                    r"^\s*what (?:does|do|did)\s+(?P<c>.+?)\s+do\b", re.IGNORECASE)
+_SUBJECT_PRONOUN = re.compile(r"\b(?:it|they|he|she|the company|the firm|the platform)\b", re.IGNORECASE)
+_OBJECT_PRONOUN = re.compile(r"\b(?:it|them|him|her|this|that)\b(?!')", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"\b(?:its|their|his|her)\b", re.IGNORECASE)
 
 
 def user_turns(history: Sequence[Turn] | None) -> list[str]:
@@ -31,13 +43,55 @@ def user_turns(history: Sequence[Turn] | None) -> list[str]:
 
 
 def is_follow_up(question: str) -> bool:
-    """True when the question leans on earlier turns (a pronoun, or too few words to stand alone)."""
-    return bool(_ANAPHORA.search(question)) or len(_WORD.findall(question)) < 4
+    """True when the question leans on earlier turns (a pronoun, an ellipsis, or too few words to stand alone)."""
+    words = len(_WORD.findall(question))
+    return (bool(_ANAPHORA.search(question)) or bool(_ELLIPSIS.match(question)) or words < 4
+            or (words <= SHORT_WORDS and bool(_WEAK_ANAPHORA.search(question))))
 
 
-def contextualize(question: str, history: Sequence[Turn] | None) -> str:
-    """The retrieval query for `question`: the question itself, prefixed by the previous user turn for a follow-up."""
+def focus(question: str) -> str | None:
+    """What a question is about when it names it plainly ("what is cainiao?" -> "cainiao"), else None."""
+    match = _FOCUS.match(question)
+    if not match:
+        return None
+    text = next(g for g in match.groups() if g)
+    return text if len(_WORD.findall(text)) <= 6 else None
+
+
+def _standalone(previous: str, question: str) -> str:
+    """`question` made self-contained using the (already standalone) previous question."""
+    tail = question.strip()
+    ellipsis = _ELLIPSIS.match(tail)
+    if ellipsis and ellipsis.group(1) and len(_WORD.findall(ellipsis.group(1))) <= 5 \
+            and not _ANAPHORA.search(ellipsis.group(1)):
+        return f"{previous.rstrip(' ?.!')} {ellipsis.group(1)}?"
+    subject = focus(previous)
+    if subject and _ANAPHORA.search(tail):
+        replaced = _POSSESSIVE.sub(f"{subject}'s", tail, count=1)
+        if replaced == tail:
+            replaced = _SUBJECT_PRONOUN.sub(subject, tail, count=1)
+        if replaced == tail:
+            replaced = _OBJECT_PRONOUN.sub(subject, tail, count=1)
+        if replaced != tail:
+            return replaced
+    return f"{previous.rstrip(' ?.!')}? {tail}"
+
+
+def rewrite(question: str, history: Sequence[Turn] | None) -> str:
+    """The standalone form of `question`: itself when it stands alone or there is no earlier user turn; else
+    rewritten from the conversation ("and in europe?", "who runs it?" -> the thing named before).
+
+    Earlier follow-ups are rewritten first, so a chain of follow-ups keeps its subject.
+    """
     turns = user_turns(history)
     if not turns or not is_follow_up(question):
         return question
-    return f"{turns[-1]} {question}"
+    previous = turns[0]
+    for turn in turns[1:]:
+        previous = _standalone(previous, turn) if is_follow_up(turn) else turn
+    return _standalone(previous, question)
+
+
+def contextualize(question: str, history: Sequence[Turn] | None) -> str:
+    """The retrieval query for `question`: its standalone rewrite (see `rewrite`)."""
+    return rewrite(question, history)

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+import copy
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.answer.answerability import MODEL_PATH, Answerability, AnswerabilityModel, Decision
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.generative import GenerativeAnswerer
-from rag.conversation import Turn, contextualize
+from rag.answer.responder import Responder
+from rag.conversation import Turn, rewrite
 from rag.documents import iter_files, load_bytes, load_paths, load_text
 from rag.embedding import Embedder
 from rag.errors import DocumentNotFound, IndexUnavailable, InvalidInput
-from rag.llm import LLMUnavailable, make_llm
+from rag.llm import make_llm
 from rag.parsing import ParseLimits
 from rag.progress import IndexProgress, reporting_embed
 from rag.retrieval import HybridRetriever, Retrieval
 from rag.settings import AnswerMode, Settings
-from rag.stages import timed, timed_iter
+from rag.stages import answered, timed
 from rag.store import ChunkingConfig, DocumentRecord, IndexData, UpdateStats
 from rag.types import Answer, Document, Passage
 
@@ -53,9 +55,12 @@ class Pipeline:
         self.retriever = HybridRetriever(self.embedder, candidates=self.settings.candidates,
                                          rrf_k=self.settings.rrf_k, dense_weight=self.settings.dense_weight,
                                          bm25_weight=self.settings.bm25_weight, fusion=self.settings.fusion)
-        self.extractive = ExtractiveAnswerer(self.settings.abstain_threshold, self.settings.max_answer_sentences)
-        self.generative = GenerativeAnswerer(make_llm(self.settings), self.settings.abstain_threshold,
-                                             prompt_chars=self.settings.llm_prompt_chars)  # loads nothing yet
+        model = AnswerabilityModel.load(self.settings.answerability_model or MODEL_PATH)
+        self.responder = Responder(
+            Answerability(model, self.settings.answer_threshold, self.settings.related_threshold),
+            ExtractiveAnswerer(self.settings.max_answer_sentences),
+            GenerativeAnswerer(make_llm(self.settings), prompt_chars=self.settings.llm_prompt_chars),  # loads nothing
+            self.embedder)
         self._data: IndexData | None = None
         self._write_lock = threading.Lock()
         self.reload()
@@ -230,8 +235,39 @@ class Pipeline:
 
     def search(self, query: str, top_k: int | None = None, history: Sequence[Turn] | None = None) -> list[Passage]:
         """The best passages for `query` (no answer)."""
-        query = contextualize(self.check_question(query), history)
-        return self._retrieve(self.data, query, self._top_k(top_k)).passages
+        return self.retrieve(query, top_k, history).passages
+
+    def retrieve(self, query: str, top_k: int | None = None, history: Sequence[Turn] | None = None) -> Retrieval:
+        """The retrieval for `query` (a follow-up is first rewritten from `history`): passages and query vector."""
+        query = rewrite(self.check_question(query), history)
+        return self._retrieve(self.data, query, self._top_k(top_k))
+
+    def retrieve_many(self, queries: Sequence[str], top_k: int | None = None) -> list[Retrieval]:
+        """`retrieve` for many standalone queries, their embeddings computed in one batch."""
+        data, k = self.data, self._top_k(top_k)
+        checked = [self.check_question(q) for q in queries]
+        with timed("embed"):
+            vectors = self.embedder.embed(checked)
+        with timed("search"):
+            return [self.retriever.run(data, q, k, query_vector=v) for q, v in zip(checked, vectors)]
+
+    def assess(self, question: str, history: Sequence[Turn] | None = None,
+               top_k: int | None = None) -> tuple[str, Retrieval, Decision]:
+        """The standalone question, its retrieval and the answerability decision (with every candidate's
+        features and probability): what `ask` decides before composing, for evaluation and training."""
+        question = rewrite(self.check_question(question), history)
+        data = self.data
+        retrieval = self._retrieve(data, question, self._top_k(top_k))
+        return question, retrieval, self.responder.decide(question, retrieval, data)
+
+    def derived(self, upsert: Sequence[Document] = (), remove: Sequence[str] = ()) -> Pipeline:
+        """A read-only pipeline over this index with `upsert` added and `remove` dropped, kept in memory only
+        (nothing is saved): for what-if evaluation such as removing the sentences that hold an answer."""
+        new, _ = self.data.update(upsert=list(upsert), remove=list(remove), embed=self.embedder.embed)
+        clone = copy.copy(self)
+        clone._data = new
+        clone._write_lock = threading.Lock()
+        return clone
 
     def _retrieve(self, data: IndexData, query: str, top_k: int) -> Retrieval:
         """Embed the query, then search the index; each step is timed as its stage (rag.stages)."""
@@ -249,58 +285,23 @@ class Pipeline:
             raise InvalidInput(f"unknown answer mode {mode!r}; use one of: "
                                f"{', '.join(m.value for m in AnswerMode)}") from None
         data = self.data
-        query = contextualize(question, history)
+        query = rewrite(question, history)
         return question, query, mode, data, self._retrieve(data, query, self._top_k(top_k))
-
-    def _answer(self, mode: AnswerMode, query: str, retrieval: Retrieval, data: IndexData, *,
-                extra_system: str | None = None, max_tokens: int | None = None) -> Answer:
-        """Dispatch to the answer component of `mode`."""
-        if mode is AnswerMode.extractive:
-            with timed("answer"):
-                return self.extractive.run(query, retrieval, data, self.embedder)
-        try:
-            with timed("generate"):
-                return self.generative.run(query, retrieval, data, self.embedder, extra_system=extra_system,
-                                           max_tokens=max_tokens)
-        except LLMUnavailable as exc:
-            return self._fallback(exc, query, retrieval, data)
-
-    def _fallback(self, exc: LLMUnavailable, query: str, retrieval: Retrieval, data: IndexData) -> Answer:
-        """The extractive answer, with a notice saying why the generative one could not be given."""
-        log.warning("generative answer unavailable, answering extractively: %s", exc)
-        answer = self.extractive.run(query, retrieval, data, self.embedder)
-        answer.notice = f"Generative answer unavailable ({exc}); this is the extractive answer."
-        return answer
-
-    def _generate_stream(self, query: str, retrieval: Retrieval, data: IndexData, *,
-                         extra_system: str | None = None,
-                         max_tokens: int | None = None) -> Iterator[str | Answer]:
-        """The generative answer's pieces as the model writes them; the extractive one if the model is unavailable."""
-        stream = timed_iter("generate", self.generative.stream(
-            query, retrieval, data, self.embedder, extra_system=extra_system, max_tokens=max_tokens))
-        try:
-            first = next(stream)
-        except LLMUnavailable as exc:
-            answer = self._fallback(exc, query, retrieval, data)
-            yield from (m.group() for m in re.finditer(r"\S+\s*", answer.answer))
-            yield answer
-            return
-        yield first
-        yield from stream
 
     def ask(self, question: str, history: Sequence[Turn] | None = None, top_k: int | None = None,
             mode: AnswerMode | str | None = None, *, extra_system: str | None = None,
             max_tokens: int | None = None) -> Answer:
-        """Answer `question` (with earlier turns as context) from the index, citing passages as `[n]`.
+        """Answer `question` (a follow-up is first rewritten from `history`), citing passages as `[n]`.
 
         Generative mode only: `extra_system` is appended to the grounding rules of the prompt (never replacing
         them) and `max_tokens` lowers the model's limit on new tokens (RAG_MAX_NEW_TOKENS) for this answer.
         """
-        started = time.perf_counter()
-        question, query, mode, data, retrieval = self._prepare(question, history, top_k, mode)
-        answer = self._answer(mode, query, retrieval, data, extra_system=extra_system, max_tokens=max_tokens)
-        answer.question = question
-        answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        answer = None
+        for item in self.ask_stream(question, history, top_k, mode, extra_system=extra_system,
+                                    max_tokens=max_tokens):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
         return answer
 
     def ask_stream(self, question: str, history: Sequence[Turn] | None = None, top_k: int | None = None,
@@ -315,19 +316,13 @@ class Pipeline:
         question, query, mode, data, retrieval = self._prepare(question, history, top_k, mode)
 
         def pieces() -> Iterator[str | Answer]:
-            if mode is AnswerMode.generative:
-                for piece in self._generate_stream(query, retrieval, data, extra_system=extra_system,
-                                                   max_tokens=max_tokens):
-                    if isinstance(piece, Answer):
-                        answer = piece
-                    else:
-                        yield piece
-            else:
-                answer = self._answer(mode, query, retrieval, data)
-                for match in re.finditer(r"\S+\s*", answer.answer):
-                    yield match.group()
-            answer.question = question
-            answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
-            yield answer
+            for item in self.responder.stream(mode, query, retrieval, data, extra_system=extra_system,
+                                              max_tokens=max_tokens):
+                if isinstance(item, Answer):
+                    item.question = question
+                    item.standalone_question = query if query != question else None
+                    item.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+                    answered(item.mode, item.abstained)  # for /metrics (rag.stages)
+                yield item
 
         return pieces()

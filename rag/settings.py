@@ -69,12 +69,19 @@ class Settings(BaseSettings):
 
     # Answering.
     answer_mode: AnswerMode = AnswerMode.extractive
-    abstain_threshold: float = Field(
-        0.539,  # `rag eval evals/seed_questions.jsonl --calibrate` (maximises balanced abstention accuracy)
+    answer_threshold: float = Field(
+        0.43,  # `rag train-answerability`: best balanced accuracy on its training questions (never the test split)
         ge=0.0,
         le=1.0,
-        description="Evidence score below which the answer abstains (calibrated: `rag eval --calibrate`).",
+        description="Confidence (0..1) from which a question counts as answered; below it no claim is made.",
     )
+    related_threshold: float = Field(
+        0.18, ge=0.0, le=1.0,  # natural set, dev split: off-topic questions reach at most 0.16, others 0.19+
+        description="Cosine of question and best passage from which an unanswered question gets related passages "
+                    "(below it: nothing relevant).",
+    )
+    answerability_model: Path | None = Field(None, description="Answerability model (JSON) written by "
+                                             "`rag train-answerability`; empty = the bundled one.")
     max_answer_sentences: int = Field(2, ge=1, le=10)
     max_question_chars: int = Field(2000, ge=10, le=100_000)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -72,6 +74,15 @@ class Answer(BaseModel):
     latency_ms: float = 0.0
     mode: str = "extractive"
     notice: str | None = Field(None, description="Anything the reader should know, e.g. a fallback that happened.")
+    outcome: Literal["answered", "related", "none"] = Field(
+        "answered", description="answered: a claim with citations; related: the documents do not state it, but "
+        "`related` lists passages on the subject (no claim is made); none: nothing relevant was found.")
+    confidence: float = Field(0.0, description="Calibrated probability (0..1) that the question is answered by "
+                              "the cited sentence.")
+    related: list[Citation] = Field(default_factory=list, description="When outcome is related: the passages "
+                                    "closest to the question, each with its best sentence as `quote`.")
+    standalone_question: str | None = Field(None, description="A follow-up rewritten from the conversation into "
+                                            "the self-contained question that was answered.")
     supported_sentences: int | None = Field(None, description="Generative mode: sentences that verification found "
                                             "supported by their cited passages.")
     total_sentences: int | None = Field(None, description="Generative mode: sentences making a claim that were "

@@ -13,6 +13,7 @@ from rag.types import Answer, Citation
 MARKER = re.compile(r"\[(\d+)\]")
 EXCERPT_CONTEXT = 220  # characters of passage shown either side of the quote before the source is expanded
 NOT_FOUND = "Not found in the documents."
+NOT_STATED = "Not stated in the documents."
 
 # Markdown punctuation that could turn document text into formatting, links, LaTeX or lists.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
@@ -66,7 +67,11 @@ def answer_markdown(answer: Answer | Mapping[str, Any]) -> str:
     """Chat markdown for a finished answer: text with `[n]` markers, or a clear "not found" for an abstention."""
     answer = _as_answer(answer)
     lines: list[str] = []
-    if answer.abstained:
+    if answer.abstained and answer.outcome == "related":
+        lines.append(f'<span class="abstained related">{NOT_STATED}</span>')
+        lines.append(f"The documents touch on this but do not state it, so I make no claim. The closest "
+                     f"passages ({len(answer.related)}) are listed under Sources.")
+    elif answer.abstained:
         lines.append(f'<span class="abstained">{NOT_FOUND}</span>')
         if answer.answer.strip() and answer.answer.strip() != ABSTAIN_TEXT:
             lines.append(escape_markdown(answer.answer.strip()))
@@ -75,6 +80,7 @@ def answer_markdown(answer: Answer | Mapping[str, Any]) -> str:
                          "Try rephrasing, or upload a document that covers it.")
     else:
         lines.append(_with_markers(answer.answer, {c.n: c for c in answer.citations}))
+        lines.append(f'<span class="confidence">confidence {answer.confidence:.0%}</span>')
         unsupported = [c for c in answer.citations if not c.supported]
         if unsupported:
             marks = ", ".join(f"[{c.n}]" for c in unsupported)
@@ -126,11 +132,15 @@ def excerpt_html(citation: Citation, context: int = EXCERPT_CONTEXT) -> str:
     return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")
 
 
-def citation_html(citation: Citation) -> str:
-    """One source card: number, title, score, support badge; expanding it shows the full passage."""
+def citation_html(citation: Citation, related: bool = False) -> str:
+    """One source card: number, title, score, support badge; expanding it shows the full passage. A `related`
+    card is a passage shown for reading, not a citation of a claim."""
     badge = ("" if citation.supported else
              '<span class="badge unsupported" title="Verification found the passage does not support this '
              'sentence">unsupported</span>')
+    if related:
+        badge = '<span class="badge related" title="Close to the question; not cited for any claim">related</span>'
+
     span = quote_span(citation)
     return (
         f'<div class="source" data-n="{citation.n}" data-doc="{escape_html(citation.doc_id)}">'
@@ -151,6 +161,11 @@ def sources_html(answer: Answer | Mapping[str, Any] | None) -> str:
     if answer is None:
         return '<div class="sources-empty">Sources of the answer appear here.</div>'
     answer = _as_answer(answer)
+    if answer.outcome == "related" and answer.related:
+        cards = "".join(citation_html(c, related=True) for c in answer.related)
+        return (f'<div class="sources-for related">Related passages for “{escape_html(answer.question)}” — '
+                f"they do not state the answer</div>"
+                f'<div class="sources-list">{cards}</div>')
     if answer.abstained or not answer.citations:
         return ('<div class="sources-empty">No sources: nothing in the documents answers '
                 f'“{escape_html(answer.question)}”.</div>')

@@ -22,6 +22,9 @@ sup.cite { font-weight: 600; color: var(--color-accent); padding: 0 1px; cursor:
 sup.cite.unsupported { color: #b45309; text-decoration: underline wavy #b45309; }
 span.abstained { display: inline-block; font-weight: 600; color: #92400e; background: #fef3c7;
   border-radius: 6px; padding: 1px 8px; }
+span.abstained.related { color: #1e3a8a; background: #dbeafe; }
+span.confidence { display: block; font-size: 0.8em; color: #6b7280; }
+.badge.related { color: #1e3a8a; background: #dbeafe; border-radius: 4px; padding: 0 4px; font-size: 0.8em; }
 span.warn { color: #b45309; font-size: 0.92em; }
 span.notice { color: var(--body-text-color-subdued); font-style: italic; font-size: 0.92em; }
 span.error { color: #b91c1c; }

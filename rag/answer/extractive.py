@@ -3,168 +3,106 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from enum import Enum
 
 import numpy as np
 
-from rag.answer import ABSTAIN_TEXT
-from rag.embedding import Embedder
+from rag.answer import ABSTAIN_TEXT, RELATED_TEXT
+from rag.answer.answerability import Candidate, Decision, Outcome
+from rag.answer.evidence import AnswerType, ScoredSentence, answer_type, holds_type, score_sentences  # noqa: F401 - re-exported for callers
+from rag.answer.tidy import tidy
 from rag.retrieval import Retrieval
-from rag.store import IndexData, tokenize
+from rag.store import IndexData
 from rag.types import Answer, Citation, Passage
 
-SEMANTIC_WEIGHT = 0.7  # the rest is IDF-weighted lexical overlap with the question's content words
-TYPE_BONUS = 0.05  # ranking boost for a sentence holding the kind of answer asked for (not used to abstain)
-FRAGMENT_WORDS = 8  # a neighbouring "sentence" shorter than this is a fragment and is quoted with its neighbour
-
-_WORD = re.compile(r"\w+")
-_ASKS_NUMBER = re.compile(r"^\W*(?:by )?how (?:many|much|large|big|long|far|fast|high|old|often)\b|"
-                          r"\bwhat (?:share|percentage|proportion|percent|number|amount|size|area)\b", re.I)
-_ASKS_DATE = re.compile(r"\b(?:when|what year|which year|what month|which month|what date)\b", re.I)
-_ASKS_PERSON = re.compile(r"^\W*(?:who|whom|whose)\b", re.I)
-_HAS_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-                         r"forty|fifty|hundred|thousand|million|billion|percent|half|dozen)\b", re.I)
-_HAS_DATE = re.compile(r"\b(?:1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
-                       r"october|november|december)\b", re.I)
-_HAS_NAME = re.compile(r"\b(?!(?:The|A|An|In|On|At|As|But|And|For|Of|To|By|With|From|This|That|It|Its|If|When|"
-                       r"According|Although|However)\b)[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}\b")
-
-
-class AnswerType(str, Enum):
-    """The kind of answer a question asks for, guessed from its wording."""
-
-    number = "number"
-    date = "date"
-    person = "person"
-    other = "other"
-
-
-def answer_type(question: str) -> AnswerType:
-    """Guess what kind of answer `question` wants (number, date, person, or other)."""
-    if _ASKS_NUMBER.search(question):
-        return AnswerType.number
-    if _ASKS_DATE.search(question):
-        return AnswerType.date
-    if _ASKS_PERSON.search(question):
-        return AnswerType.person
-    return AnswerType.other
-
-
-def holds_type(text: str, kind: AnswerType) -> bool:
-    """True when `text` contains something of the asked kind (a number, a date, a personal name)."""
-    pattern = {AnswerType.number: _HAS_NUMBER, AnswerType.date: _HAS_DATE, AnswerType.person: _HAS_NAME}.get(kind)
-    return bool(pattern and pattern.search(text))
-
-
-@dataclass(frozen=True)
-class ScoredSentence:
-    """A candidate quote (a sentence, plus any adjacent fragment) of a retrieved passage, with its scores."""
-
-    passage: Passage
-    start: int
-    end: int
-    text: str
-    semantic: float
-    lexical: float
-    typed: bool = False
-
-    @property
-    def score(self) -> float:
-        """Support score in 0..1 (cosine clipped at 0, blended with lexical overlap); compared to the threshold."""
-        return SEMANTIC_WEIGHT * max(0.0, self.semantic) + (1 - SEMANTIC_WEIGHT) * self.lexical
-
-    @property
-    def rank(self) -> float:
-        """Ranking key: support plus a small bonus when the quote holds the kind of answer asked for."""
-        return self.score + (TYPE_BONUS if self.typed else 0.0)
-
-
-def lexical_overlap(question_tokens: set[str], text: str, data: IndexData) -> float:
-    """IDF-weighted share of the question's content words (stemmed) that occur in `text`."""
-    if not question_tokens:
-        return 0.0
-    present = question_tokens & set(tokenize([text])[0])
-    total = sum(data.idf(t) for t in question_tokens)
-    return sum(data.idf(t) for t in present) / total if total > 0 else 0.0
-
-
-def _quote_span(doc_text: str, sentences: tuple[tuple[int, int], ...], i: int) -> tuple[int, int]:
-    """Sentence `i` widened to take in a fragment right before or after it (e.g. "Including A, B and C.")."""
-    start, end = sentences[i]
-    if i + 1 < len(sentences) and len(_WORD.findall(doc_text[slice(*sentences[i + 1])])) < FRAGMENT_WORDS:
-        end = sentences[i + 1][1]
-    if i > 0 and len(_WORD.findall(doc_text[slice(*sentences[i - 1])])) < FRAGMENT_WORDS:
-        start = sentences[i - 1][0]
-    return start, end
-
-
-def score_sentences(question: str, retrieval: Retrieval, data: IndexData, embedder: Embedder) -> list[ScoredSentence]:
-    """Every distinct sentence of the retrieved passages, scored against the question, best first."""
-    q_tokens = set(tokenize([question])[0])
-    kind = answer_type(question)
-    seen: set[tuple[str, int, int]] = set()
-    candidates: list[tuple[Passage, int, int, int, int | None]] = []
-    for passage in retrieval.passages:
-        sentences = passage.chunk.sentences
-        doc_text = data.documents[passage.chunk.doc_id].text
-        for i, (s, e) in enumerate(sentences):
-            key = (passage.chunk.doc_id, s, e)
-            if key not in seen:
-                seen.add(key)
-                qs, qe = _quote_span(doc_text, sentences, i)
-                candidates.append((passage, qs, qe, i, data.sentence_row(*key)))
-    if not candidates:
-        return []
-    if data.sentence_vectors is not None and all(c[-1] is not None for c in candidates):
-        vectors = data.sentence_vectors[[c[-1] for c in candidates]]
-    else:
-        vectors = embedder.embed([data.documents[p.chunk.doc_id].text[slice(*p.chunk.sentences[i])]
-                                  for p, _, _, i, _ in candidates])
-    semantic = vectors @ retrieval.query_vector
-    scored = []
-    for (passage, start, end, _, _), sem in zip(candidates, semantic):
-        text = data.documents[passage.chunk.doc_id].text[start:end]
-        scored.append(ScoredSentence(passage, start, end, text, float(sem), lexical_overlap(q_tokens, text, data),
-                                     holds_type(text, kind)))
-    scored.sort(key=lambda x: (-x.rank, x.passage.row, x.start))
-    return scored
+RELATED_PASSAGES = 3  # passages offered when the documents touch the subject but do not state the answer
 
 
 class ExtractiveAnswerer:
-    """Composes a short answer from the best-supported sentences, or abstains when support is weak."""
+    """Composes a short answer from the sentences the answerability model scored best, each cited as `[n]`."""
 
-    def __init__(self, threshold: float, max_sentences: int = 2, relative_cutoff: float = 0.85) -> None:
-        if not 0.0 <= threshold <= 1.0:
-            raise ValueError("threshold must lie in 0..1")
-        if max_sentences < 1:
+    def __init__(self, max_sentences: int = 2, explain_sentences: int = 3, close: float = 0.85,
+                 explain_close: float = 0.5, redundant: float = 0.85) -> None:
+        if max_sentences < 1 or explain_sentences < 1:
             raise ValueError("max_sentences must be at least 1")
-        self.threshold = threshold
         self.max_sentences = max_sentences
-        self.relative_cutoff = relative_cutoff
+        self.explain_sentences = explain_sentences
+        self.close = close  # a further sentence must reach this share of the best one's probability
+        self.explain_close = explain_close  # ... for why/how/summary questions, which want several
+        self.redundant = redundant  # cosine above which a further sentence repeats one already chosen
 
-    def run(self, question: str, retrieval: Retrieval, data: IndexData, embedder: Embedder) -> Answer:
-        """Answer `question` from `retrieval`; `abstained` is true (and nothing is cited) when support is weak."""
-        scored = score_sentences(question, retrieval, data, embedder)
-        if not scored or max(s.score for s in scored) < self.threshold:
-            return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, citations=[], mode="extractive")
-        floor = max(self.threshold, self.relative_cutoff * scored[0].rank)
-        chosen: list[ScoredSentence] = []
-        for candidate in scored:
-            overlaps = any(c.passage.chunk.doc_id == candidate.passage.chunk.doc_id and c.start < candidate.end
-                           and candidate.start < c.end for c in chosen)
-            if candidate.rank >= floor and candidate.score >= self.threshold and not overlaps:
-                chosen.append(candidate)
-            if len(chosen) == self.max_sentences:
+    def choose(self, question: str, decision: Decision, data: IndexData) -> list[Candidate]:
+        """The candidates to quote: the best one, then close ones from elsewhere that add something new."""
+        if not decision.candidates:
+            return []
+        explain = asks_explanation(question)
+        limit = self.explain_sentences if explain else self.max_sentences
+        floor = (self.explain_close if explain else self.close) * decision.candidates[0].probability
+        chosen: list[Candidate] = [decision.candidates[0]]
+        for candidate in decision.candidates[1:]:
+            if len(chosen) >= limit or candidate.probability < floor:
                 break
+            s = candidate.sentence
+            if any(c.sentence.passage.chunk.doc_id == s.passage.chunk.doc_id and c.sentence.start < s.end
+                   and s.start < c.sentence.end for c in chosen):
+                continue
+            if any(_similarity(c.sentence, s, data) > self.redundant for c in chosen):
+                continue
+            chosen.append(candidate)
+        return chosen
+
+    def run(self, question: str, decision: Decision, retrieval: Retrieval, data: IndexData) -> Answer:
+        """The answer for `decision`: quoted sentences when answered; otherwise no claim, with the related
+        passages when there are some."""
+        if decision.outcome is not Outcome.answered:
+            return not_answered(question, decision, retrieval, data, "extractive")
         parts: list[str] = []
         citations: list[Citation] = []
-        for n, sentence in enumerate(chosen, start=1):
-            parts.append(f"{sentence.text} [{n}]")
-            citations.append(citation_for(n, sentence.passage, sentence.start, sentence.end, sentence.score,
-                                          data))
+        for n, candidate in enumerate(self.choose(question, decision, data), start=1):
+            s = candidate.sentence
+            parts.append(f"{tidy(s.text)} [{n}]")
+            citations.append(citation_for(n, s.passage, s.start, s.end, candidate.probability, data))
         return Answer(question=question, answer=" ".join(parts), abstained=False, citations=citations,
-                      mode="extractive")
+                      mode="extractive", outcome="answered", confidence=decision.confidence)
+
+
+_EXPLAIN = re.compile(r"^\W*(?:(?:ok|so|and|hey|hi)\W+)*(?:why|how (?!many|much|large|big|long|far|fast|high|old|often)|"
+                      r"explain|summari[sz]e|describe|what (?:happened|went wrong|are the (?:main )?(?:reasons|problems|"
+                      r"challenges))|tell me (?:about|more)|give me (?:an overview|a summary))\b|"
+                      r"\b(?:in short|overview|summary|reasons?|challenges|problems)\b", re.IGNORECASE)
+
+
+def asks_explanation(question: str) -> bool:
+    """True for why/how/summary questions, which get a few sentences from several passages."""
+    return bool(_EXPLAIN.search(question))
+
+
+def _similarity(a: ScoredSentence, b: ScoredSentence, data: IndexData) -> float:
+    ra = data.sentence_row(a.passage.chunk.doc_id, a.start, a.end)
+    rb = data.sentence_row(b.passage.chunk.doc_id, b.start, b.end)
+    if ra is None or rb is None or data.sentence_vectors is None:
+        return 0.0
+    return float(data.sentence_vectors[ra] @ data.sentence_vectors[rb])
+
+
+def not_answered(question: str, decision: Decision, retrieval: Retrieval, data: IndexData, mode: str) -> Answer:
+    """No claim: "related" lists the closest passages (each with its best sentence), "none" says nothing found."""
+    if decision.outcome is not Outcome.related:
+        return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, mode=mode, outcome="none",
+                      confidence=decision.confidence)
+    best: dict[int, Candidate] = {}
+    for candidate in decision.candidates:
+        best.setdefault(candidate.sentence.passage.row, candidate)
+    related: list[Citation] = []
+    for passage in retrieval.passages:
+        if len(related) == RELATED_PASSAGES:
+            break
+        candidate = best.get(passage.row)
+        if candidate is None:
+            continue
+        s = candidate.sentence
+        related.append(citation_for(len(related) + 1, passage, s.start, s.end, candidate.probability, data))
+    return Answer(question=question, answer=RELATED_TEXT, abstained=True, mode=mode, outcome="related",
+                  confidence=decision.confidence, related=related)
 
 
 def citation_for(n: int, passage: Passage, start: int, end: int, score: float, data: IndexData) -> Citation:

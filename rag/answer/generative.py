@@ -64,13 +64,13 @@ def build_messages(question: str, passages: Sequence[Passage],
 class GenerativeAnswerer:
     """Asks a chat model to answer from the retrieved passages, then verifies every sentence's citations.
 
-    No model is called when the best retrieved sentence scores below `threshold` (the extractive abstention
-    threshold): the answer abstains. A model error before any text was produced raises LLMUnavailable (the
+    With a `threshold`, no model is called when the best retrieved sentence scores below it: the answer
+    abstains (the Pipeline decides answerability before, and passes none). A model error before any text was produced raises LLMUnavailable (the
     caller falls back); one after that ends the answer early with a notice.
     """
 
-    def __init__(self, llm: ChatModel, threshold: float, *, prompt_chars: int = 8000) -> None:
-        if not 0.0 <= threshold <= 1.0:
+    def __init__(self, llm: ChatModel, threshold: float | None = None, *, prompt_chars: int = 8000) -> None:
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ValueError("threshold must lie in 0..1")
         if prompt_chars < 1:
             raise ValueError("prompt_chars must be positive")
@@ -114,7 +114,7 @@ class GenerativeAnswerer:
         `extra_system` is appended to the grounding rules (see `build_messages`); `max_tokens` lowers the
         model's limit on new tokens for this answer.
         """
-        if self.should_abstain(question, retrieval, data, embedder):
+        if self.threshold is not None and self.should_abstain(question, retrieval, data, embedder):
             yield ABSTAIN_TEXT
             yield Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, mode="generative",
                          supported_sentences=0, total_sentences=0)

@@ -1,1 +1,1 @@
-"""Evaluation: question sets, calibration, retrieval benchmarks and their reports."""
+"""Evaluation: question sets, answerability training and curves, retrieval benchmarks and their reports."""

@@ -33,30 +33,60 @@ def _table(title: str, metrics: dict) -> Table:
 
 
 def eval_questions(console: Console, make_pipeline: MakePipeline, settings: Settings, questions: Path, *,
-                   out: Path | None, report: Path | None, top_k: int | None, mode: object) -> dict:
+                   out: Path | None, report: Path | None, top_k: int | None, mode: object,
+                   split: str | None = None, removal: bool = False) -> dict:
     """Run, score and (optionally) report a question set; returns the metrics document."""
     from rag.evaluation.qa import evaluate_questions
     from rag.evaluation.questions import load_questions
     from rag.evaluation.report import build_metrics, settings_snapshot, write_report
 
-    items = load_questions(questions)
+    items = load_questions(questions, split)
     pipeline = make_pipeline(settings)
     _ = pipeline.data  # fail early with the index message
-    result = evaluate_questions(pipeline, items, top_k=top_k, mode=mode, out=out, progress=_progress())
+    result = evaluate_questions(pipeline, items, top_k=top_k, mode=mode, out=out, progress=_progress(),
+                                removal=removal)
     snapshot = settings_snapshot(pipeline.settings)
     if top_k is not None:
         snapshot["top_k"] = top_k
     if mode is not None:
         snapshot["answer_mode"] = getattr(mode, "value", mode)
-    doc = build_metrics("questions", questions.stem, result.metrics, settings=snapshot,
-                        groups={"type": result.by_type, "document": result.by_document},
+    name = questions.stem + (f" {split}" if split else "") + (" +removal" if removal else "")
+    doc = build_metrics("questions", name, result.metrics, settings=snapshot,
+                        groups={"type": result.by_type, "document": result.by_document,
+                                "style": result.by_style},
                         recall_at_k=result.recall_at_k, latencies_ms=[a.latency_ms for a in result.answers])
-    console.print(_table(f"{questions.name}: {len(items)} questions", result.metrics))
+    console.print(_table(f"{name}: {len(result.scores)} questions", result.metrics))
     if report is not None:
         write_report(report, doc, per_item=[s.as_dict() for s in result.scores])
         console.print(f"report in {report}/ (summary.md, metrics.json, plots)", highlight=False)
     if out is not None:
         console.print(f"per-question results in {out}", highlight=False)
+    return doc
+
+
+def eval_claims(console: Console, make_pipeline: MakePipeline, settings: Settings, folder: Path, *, split: str,
+                report: Path | None, removal: bool, limit: int | None = None) -> dict:
+    """SciFact claims as an answerability set over an index of the abstracts they cite (built once, reused)."""
+    from rag.evaluation.claims import claim_questions, claims_corpus, load_claims
+    from rag.evaluation.qa import evaluate_questions
+    from rag.evaluation.report import build_metrics, settings_snapshot, write_report
+
+    claims = load_claims(folder, split, limit)
+    docs = claims_corpus(folder, claims)
+    pipeline = make_pipeline(settings)
+    stats = pipeline.add_documents(docs, progress=_progress())
+    console.print(f"index [bold]{pipeline.index_name}[/]: {len(docs)} cited abstracts ({stats.embedded_chunks} "
+                  "chunks embedded now)", highlight=False)
+    items = claim_questions(claims, {d.doc_id: d.text for d in docs})
+    result = evaluate_questions(pipeline, items, progress=_progress(), removal=removal)
+    name = f"scifact claims {split}" + (" +removal" if removal else "")
+    doc = build_metrics("questions", name, result.metrics, settings=settings_snapshot(pipeline.settings),
+                        groups={"type": result.by_type}, recall_at_k=result.recall_at_k,
+                        latencies_ms=[a.latency_ms for a in result.answers])
+    console.print(_table(f"{name}: {len(result.scores)} claims", result.metrics))
+    if report is not None:
+        write_report(report, doc, per_item=[s.as_dict() for s in result.scores])
+        console.print(f"report in {report}/ (summary.md, metrics.json, plots)", highlight=False)
     return doc
 
 
@@ -95,7 +125,7 @@ def eval_beir(console: Console, make_pipeline: MakePipeline, settings: Settings,
     return doc
 
 
-def _number(value: float | int | None, sign: bool = False) -> str:
+def _number(value: float | None, sign: bool = False) -> str:
     if value is None:
         return "–"
     if isinstance(value, int):

@@ -89,6 +89,10 @@ class QuestionScore:
     has_evidence: bool = False  # the question lists evidence strings
     doc_ids: tuple[str, ...] = ()
     evidence_rank: int | None = None  # rank of the first retrieved passage holding evidence (1-based), if known
+    confidence: float = 0.0  # the answer's calibrated confidence that it is answered
+    outcome: str = ""  # answered / related / none
+    style: str = ""  # how the question is phrased (natural set)
+    rewrite_f1: float | None = None  # follow-ups: token F1 of the system's standalone question vs. the reference
 
     def as_dict(self) -> dict:
         """Plain-JSON form."""
@@ -104,9 +108,12 @@ def score_answer(question: Question, answer: Answer, evidence_rank: int | None =
         correct, f1 = answer.abstained, float(answer.abstained)
     citations = [] if answer.abstained else answer.citations
     supported = sum(has_evidence(c.text, question.evidence) for c in citations) if question.evidence else 0
+    rewrite = None
+    if question.standalone:
+        rewrite = token_f1(answer.standalone_question or answer.question, [question.standalone])
     return QuestionScore(question.id, question.answerable, answer.abstained, correct, f1, len(citations), supported,
                          answer.latency_ms, question.type, bool(question.evidence), tuple(question.doc_ids),
-                         evidence_rank)
+                         evidence_rank, answer.confidence, answer.outcome, question.style, rewrite)
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -122,10 +129,12 @@ def summarize(scores: Sequence[QuestionScore]) -> dict[str, float | int | None]:
     answerable ones; overall_accuracy counts an unanswerable question right when the system abstained.
     """
     answerable = [s for s in scores if s.answerable]
-    unanswerable = [s for s in scores if not s.answerable]
+    unanswerable = [s for s in scores if not s.answerable and s.type != "removal"]
+    removed = [s for s in scores if s.type == "removal"]
     with_evidence = [s for s in answerable if s.has_evidence]
     cited = sum(s.citations for s in with_evidence)
     latencies = [s.latency_ms for s in scores]
+    rewrites = [s.rewrite_f1 for s in scores if s.rewrite_f1 is not None]
     return {
         "questions": len(scores),
         "answerable": len(answerable),
@@ -136,7 +145,11 @@ def summarize(scores: Sequence[QuestionScore]) -> dict[str, float | int | None]:
         "citation_recall": _mean([float(s.supported_citations > 0) for s in with_evidence]),
         "abstention_accuracy": _mean([float(s.abstained) for s in unanswerable]),
         "false_abstention_rate": _mean([float(s.abstained) for s in answerable]),
+        "removal_abstention": _mean([float(s.abstained) for s in removed]),
         "overall_accuracy": _mean([float(s.correct) for s in scores]),
+        "answerability_auc": answerability_auc(scores),
+        "related_rate": _mean([float(s.outcome == "related") for s in scores if s.abstained]),
+        "rewrite_f1": _mean(rewrites),
         "latency_p50_ms": float(np.percentile(latencies, 50)) if latencies else None,
         "latency_p95_ms": float(np.percentile(latencies, 95)) if latencies else None,
     }
@@ -146,8 +159,10 @@ def group_accuracy(scores: Sequence[QuestionScore], key: str) -> dict[str, dict[
     """Accuracy per question type (`key="type"`) or per document (`key="doc"`: a question counts for each doc)."""
     groups: dict[str, list[QuestionScore]] = {}
     for s in scores:
-        names = (s.doc_ids or (("(no document)" if s.answerable else "(unanswerable)"),)) if key == "doc" else (s.type or ("answerable" if s.answerable
-                                                                              else "unanswerable"),)
+        if key == "doc":
+            names = s.doc_ids or (("(no document)" if s.answerable else "(unanswerable)"),)
+        else:
+            names = (getattr(s, key) or ("answerable" if s.answerable else "unanswerable"),)
         for name in names:
             groups.setdefault(name, []).append(s)
     return {name: {"questions": len(items), "accuracy": float(np.mean([x.correct for x in items]))}
@@ -159,3 +174,10 @@ def evidence_recall_at_k(ranks: Sequence[int | None], ks: Sequence[int]) -> dict
     if not ranks:
         return {}
     return {k: float(np.mean([r is not None and r <= k for r in ranks])) for k in ks}
+
+
+def answerability_auc(scores: Sequence[QuestionScore]) -> float | None:
+    """ROC AUC of the answers' confidence separating answerable from unanswerable questions (None if one lacks)."""
+    from rag.evaluation.answerability import roc_auc
+
+    return roc_auc([s.confidence for s in scores], [s.answerable for s in scores])

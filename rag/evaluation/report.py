@@ -10,13 +10,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 REPORT_SETTINGS = ("index_name", "model_path", "chunk_size", "chunk_overlap", "top_k", "candidates", "rrf_k",
-                   "dense_weight", "bm25_weight", "fusion", "answer_mode", "abstain_threshold", "max_answer_sentences")
+                   "dense_weight", "bm25_weight", "fusion", "answer_mode", "answer_threshold", "related_threshold", "max_answer_sentences")
 
 
-def settings_snapshot(settings) -> dict:  # noqa: ANN001
+def settings_snapshot(settings) -> dict:
     """The settings that shape results, as plain JSON."""
     dumped = settings.model_dump(mode="json")
     return {k: dumped[k] for k in REPORT_SETTINGS if k in dumped}
@@ -63,7 +63,7 @@ def markdown(doc: Mapping, plots: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _save(fig, path: Path) -> None:  # noqa: ANN001
+def _save(fig, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -109,6 +109,29 @@ def plot_groups(rows: Mapping[str, Mapping], path: Path, title: str) -> None:
     _save(fig, path)
 
 
+def plot_answerability(per_item: Sequence[Mapping], threshold: float | None, path: Path, title: str) -> None:
+    """Abstention on unanswerable against false abstention on answerable questions as the confidence threshold
+    moves; the operating point (the configured threshold) is marked."""
+    from rag.evaluation.answerability import roc_auc, tradeoff
+
+    scores = [row["confidence"] for row in per_item]
+    answerable = [row["answerable"] for row in per_item]
+    curve = tradeoff(scores, answerable)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.plot([f for _, _, f in curve], [u for _, u, _ in curve], color="#4c72b0", label="threshold 0..1")
+    if threshold is not None:
+        (_, u, f), = tradeoff(scores, answerable, [threshold])
+        ax.scatter([f], [u], color="#c44e52", zorder=3, label=f"operating point {threshold:.2f}: abstains on "
+                   f"{u:.0%} unanswerable, {f:.0%} answerable")
+    auc = roc_auc(scores, answerable)
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="false abstention (answerable questions refused)",
+           ylabel="abstention on unanswerable questions",
+           title=f"{title}\nanswerability ROC AUC {auc:.3f}" if auc is not None else title)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
 def write_report(folder: Path, doc: Mapping, *, per_item: Sequence[Mapping] = ()) -> list[Path]:
     """Write metrics.json, summary.md, plots (and per_item.jsonl when given) into `folder`; returns the files."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -124,12 +147,16 @@ def write_report(folder: Path, doc: Mapping, *, per_item: Sequence[Mapping] = ()
     if doc.get("groups", {}).get("document"):
         plots.append(folder / "accuracy_by_document.png")
         plot_groups(doc["groups"]["document"], plots[-1], f"{doc['name']}: answer accuracy by document")
+    if per_item and any(row.get("answerable") for row in per_item) and not all(row.get("answerable")
+                                                                                for row in per_item):
+        plots.append(folder / "answerability.png")
+        plot_answerability(per_item, doc.get("settings", {}).get("answer_threshold"), plots[-1],
+                           f"{doc['name']}: answerability")
     files = [folder / "metrics.json", folder / "summary.md", *plots]
     (folder / "metrics.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     (folder / "summary.md").write_text(markdown(doc, [p.name for p in plots]), encoding="utf-8")
     if per_item:
         with open(folder / "per_item.jsonl", "w", encoding="utf-8") as fh:
-            for row in per_item:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in per_item)
         files.append(folder / "per_item.jsonl")
     return files

@@ -1,0 +1,196 @@
+"""Answerability: score each candidate sentence as an answer, and decide answered / related only / nothing."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+
+from rag.answer.evidence import AnswerType, ScoredSentence, answer_type, holds_type
+from rag.retrieval import Retrieval
+from rag.store import IndexData, tokenize
+
+MODEL_PATH = Path(__file__).with_name("answerability.json")
+CANDIDATES = 8  # best-ranked candidate sentences scored by the model
+
+FEATURES = (
+    "semantic",  # cosine of question and sentence
+    "lexical",  # IDF-weighted share of the question's terms in the sentence
+    "window_lexical",  # ... in the sentence with its neighbours and the document title
+    "window_semantic",  # cosine of question and the mean vector of the sentence and its neighbours
+    "unmatched_idf",  # the most specific question term missing from the window (normalised IDF, 0 when none)
+    "absent_share",  # IDF-weighted share of question terms the index never uses
+    "passage_dense",  # cosine of question and the sentence's passage
+    "passage_first",  # 1 when the sentence comes from the best passage
+    "retrievers_agree",  # 1 when dense and BM25 rank the same passage first among those retrieved
+    "asks_type",  # the question asks for a number, date or person
+    "type_missing",  # ... and the sentence holds none
+    "semantic_gap",  # how far this sentence's cosine lies below the best candidate's
+    "question_terms",  # log(1 + number of content terms in the question)
+)
+
+
+class Outcome(str, Enum):
+    """What the answer layer decided."""
+
+    answered = "answered"  # a claim with citations
+    related = "related"  # not stated, but related passages exist: shown, no claim made
+    none = "none"  # nothing relevant
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate sentence with its features and the model's probability that it answers the question."""
+
+    sentence: ScoredSentence
+    features: dict[str, float]
+    probability: float = 0.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Outcome, calibrated confidence (0..1) and the candidates, best first."""
+
+    outcome: Outcome
+    confidence: float
+    candidates: list[Candidate] = field(default_factory=list)
+    relatedness: float = 0.0
+
+
+@dataclass(frozen=True)
+class AnswerabilityModel:
+    """Logistic regression over standardised candidate features, plus a Platt scaling of the question's best."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+    platt: tuple[float, float] = (1.0, 0.0)  # confidence = sigmoid(a * best_logit + b)
+    meta: dict = field(default_factory=dict)
+
+    def logits(self, rows: np.ndarray) -> np.ndarray:
+        """Candidate logits for rows of features (in `self.features` order)."""
+        z = (rows - np.asarray(self.mean)) / np.asarray(self.scale)
+        return z @ np.asarray(self.weights) + self.bias
+
+    def confidence(self, best_logit: float) -> float:
+        """Calibrated probability that the question is answered by its best candidate."""
+        a, b = self.platt
+        return float(1.0 / (1.0 + math.exp(-(a * best_logit + b))))
+
+    def save(self, path: Path) -> None:
+        """Write the model as JSON."""
+        body = {k: getattr(self, k) for k in ("features", "mean", "scale", "weights", "bias", "platt", "meta")}
+        path.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> AnswerabilityModel:
+        """Read a model written by `save`."""
+        body = json.loads(path.read_text(encoding="utf-8"))
+        return cls(features=tuple(body["features"]), mean=tuple(body["mean"]), scale=tuple(body["scale"]),
+                   weights=tuple(body["weights"]), bias=float(body["bias"]), platt=tuple(body["platt"]),
+                   meta=body.get("meta", {}))
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def _window(sentence: ScoredSentence, data: IndexData) -> tuple[str, list[int]]:
+    """The sentence with its neighbours inside its passage: text and sentence-vector rows."""
+    chunk = sentence.passage.chunk
+    spans = chunk.sentences
+    inside = [i for i, (s, e) in enumerate(spans) if s < sentence.end and sentence.start < e] or [0]
+    lo, hi = max(0, inside[0] - 1), min(len(spans) - 1, inside[-1] + 1)
+    text = data.documents[chunk.doc_id].text[spans[lo][0]:spans[hi][1]] if spans else chunk.text
+    rows = [data.sentence_row(chunk.doc_id, *spans[i]) for i in range(lo, hi + 1)]
+    return text, [r for r in rows if r is not None]
+
+
+def candidate_features(question: str, retrieval: Retrieval, scored: list[ScoredSentence], data: IndexData,
+                       limit: int = CANDIDATES) -> list[Candidate]:
+    """Features of the `limit` best-ranked candidate sentences (see FEATURES)."""
+    top = scored[:limit]
+    if not top:
+        return []
+    q_terms = sorted(set(tokenize([question])[0]))
+    n = max(1, data.chunk_count)
+    max_idf = math.log(1 + (n + 0.5) / 0.5)
+    idf = {t: data.idf(t) for t in q_terms}
+    total = sum(idf.values()) or 1.0
+    absent = sum(w for t, w in idf.items() if w >= max_idf - 1e-9) / total if q_terms else 0.0
+    kind = answer_type(question)
+    best_passage = retrieval.passages[0].row if retrieval.passages else -1
+    dense_first = max(retrieval.passages, key=lambda p: p.dense_score or -1.0).row if retrieval.passages else -1
+    bm25_first = max(retrieval.passages, key=lambda p: p.bm25_score or 0.0).row if retrieval.passages else -1
+    best_semantic = max(s.semantic for s in top)
+    out = []
+    for sentence in top:
+        text, rows = _window(sentence, data)
+        window_terms = set(tokenize([f"{sentence.passage.chunk.title} {text}"])[0])
+        covered = sum(w for t, w in idf.items() if t in window_terms) / total if q_terms else 0.0
+        missing = [w for t, w in idf.items() if t not in window_terms]
+        if rows and data.sentence_vectors is not None:
+            mean = data.sentence_vectors[rows].mean(axis=0)
+            window_semantic = float(mean @ retrieval.query_vector / (np.linalg.norm(mean) or 1.0))
+        else:
+            window_semantic = sentence.semantic
+        features = {
+            "semantic": sentence.semantic,
+            "lexical": sentence.lexical,
+            "window_lexical": covered,
+            "window_semantic": window_semantic,
+            "unmatched_idf": max(missing, default=0.0) / max_idf,
+            "absent_share": absent,
+            "passage_dense": float(sentence.passage.dense_score or 0.0),
+            "passage_first": float(sentence.passage.row == best_passage),
+            "retrievers_agree": float(dense_first == bm25_first),
+            "asks_type": float(kind is not AnswerType.other),
+            "type_missing": float(kind is not AnswerType.other and not holds_type(sentence.text, kind)),
+            "semantic_gap": best_semantic - sentence.semantic,
+            "question_terms": math.log1p(len(q_terms)),
+        }
+        out.append(Candidate(sentence, features))
+    return out
+
+
+class Answerability:
+    """Scores candidate sentences with the trained model and decides the outcome of a question."""
+
+    def __init__(self, model: AnswerabilityModel, answer_threshold: float, related_threshold: float) -> None:
+        if not 0.0 <= answer_threshold <= 1.0 or not 0.0 <= related_threshold <= 1.0:
+            raise ValueError("thresholds must lie in 0..1")
+        self.model = model
+        self.answer_threshold = answer_threshold
+        self.related_threshold = related_threshold
+
+    def score(self, question: str, retrieval: Retrieval, scored: list[ScoredSentence],
+              data: IndexData) -> tuple[list[Candidate], float]:
+        """Candidates with probabilities (best first) and the calibrated question-level confidence."""
+        candidates = candidate_features(question, retrieval, scored, data)
+        if not candidates:
+            return [], 0.0
+        rows = np.array([[c.features[f] for f in self.model.features] for c in candidates], dtype=np.float64)
+        logits = self.model.logits(rows)
+        ranked = sorted(
+            (Candidate(c.sentence, c.features, float(1 / (1 + math.exp(-z)))) for c, z in zip(candidates, logits)),
+            key=lambda c: -c.probability)
+        return ranked, self.model.confidence(float(np.max(logits)))
+
+    def run(self, question: str, retrieval: Retrieval, scored: list[ScoredSentence], data: IndexData) -> Decision:
+        """Answered when the confidence reaches the answer threshold; else related when the best passage is
+        close enough to the question (dense cosine), else nothing."""
+        candidates, confidence = self.score(question, retrieval, scored, data)
+        relatedness = max((p.dense_score or 0.0 for p in retrieval.passages), default=0.0)
+        if candidates and confidence >= self.answer_threshold:
+            outcome = Outcome.answered
+        elif retrieval.passages and relatedness >= self.related_threshold:
+            outcome = Outcome.related
+        else:
+            outcome = Outcome.none
+        return Decision(outcome, round(confidence, 4), candidates, relatedness)
