@@ -226,7 +226,10 @@ def serve(
     """Serve the HTTP API (and the chat page) with uvicorn."""
     from rag.api.server import serve as run_server
 
-    run_server(settings_for(index, host=host, port=port))
+    try:
+        run_server(settings_for(index, host=host, port=port))
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down gracefully: a normal stop
+        pass
 
 
 _STARTED = time.perf_counter()

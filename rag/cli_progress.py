@@ -21,17 +21,22 @@ from rich.progress import (
 class IndexBars:
     """An IndexProgress (rag.progress) for the command line.
 
-    On a terminal: one bar per step (reading files, embedding chunks, embedding sentences) with counts, elapsed
-    time and the estimated time left. Elsewhere (a pipe, a log file): one plain line when each step starts and
-    ends, so logs stay readable.
+    On a terminal: one bar per step (reading files, embedding chunks, embedding sentences) with counts,
+    elapsed time and the estimated time left. Elsewhere (a pipe, a log file): one plain line when each step
+    starts and ends, so logs stay readable.
     """
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self.live = console.is_terminal
         self.bars = Progress(
-            TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[unit]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            TextColumn("{task.description:<20}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[unit]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
             console=console,
         )
         self.tasks: dict[str, TaskID] = {}
@@ -42,8 +47,9 @@ class IndexBars:
             self.bars.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self.live:
             self.bars.stop()
 

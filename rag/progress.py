@@ -1,4 +1,4 @@
-"""Progress of `Pipeline.index`: files read and texts embedded, told to an IndexProgress (e.g. the CLI's bars)."""
+"""Progress of `Pipeline.index`: files read and texts embedded, told to an IndexProgress (the CLI's bars)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class IndexProgress(Protocol):
         ...
 
     def embedding(self, kind: str, done: int, total: int) -> None:
-        """`done` of `total` texts of `kind` ("chunks", then "sentences") are embedded; first called with 0."""
+        """`done` of `total` texts of `kind` ("chunks", then "sentences") are embedded (first with 0)."""
         ...
 
 
@@ -39,7 +39,7 @@ def reporting_embed(embed: EmbedFn, progress: IndexProgress, batch: int = 64) ->
         progress.embedding(kind, 0, len(texts))
         parts = []
         for start in range(0, len(texts), batch):
-            parts.append(embed(texts[start:start + batch], False))
+            parts.append(embed(texts[start : start + batch], False))
             progress.embedding(kind, min(start + batch, len(texts)), len(texts))
         return np.concatenate(parts) if parts else embed([], False)
 

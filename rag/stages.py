@@ -1,4 +1,4 @@
-"""Stage timings of the Pipeline (embed, search, answer, generate), reported to observers such as /metrics."""
+"""Stage timings (embed, search, answer, generate) and answers of the Pipeline, told to observers."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ Observer = Callable[[str, float], None]
 STAGES = ("embed", "search", "answer", "generate")
 
 _observers: list[Observer] = []
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a remover may run from a finalizer while the lock is held
 
 
 def add_observer(observer: Observer) -> Callable[[], None]:
@@ -67,3 +67,26 @@ def timed_iter(stage: str, items: Iterator[T]) -> Iterator[T]:
             close()
         if _observers:
             _report(stage, spent)
+
+
+AnswerObserver = Callable[[str, bool], None]
+_answer_observers: list[AnswerObserver] = []
+
+
+def add_answer_observer(observer: AnswerObserver) -> Callable[[], None]:
+    """Call `observer(mode, abstained)` for every answer the Pipeline gives; returns a remover."""
+    with _lock:
+        _answer_observers.append(observer)
+
+    def remove() -> None:
+        with _lock:
+            if observer in _answer_observers:
+                _answer_observers.remove(observer)
+
+    return remove
+
+
+def answered(mode: str, abstained: bool) -> None:
+    """Tell the answer observers that an answer in `mode` was given (or the question abstained)."""
+    for observer in tuple(_answer_observers):
+        observer(mode, abstained)

@@ -13,7 +13,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag import __version__
-from rag.api import routes_ask, routes_documents, routes_health, routes_openai
+from rag.api import routes_ask, routes_documents, routes_health, routes_metrics, routes_openai
 from rag.api.deps import require_api_key
 from rag.api.docs import install_redoc
 from rag.api.guard import OriginHostGuard
@@ -116,11 +116,13 @@ def create_app(pipeline: Pipeline, settings: Settings | None = None, *, with_ui:
     app.state.settings = settings
     _install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes + routes_documents.MULTIPART_OVERHEAD)
-    app.add_middleware(OriginHostGuard, settings=settings)  # outermost: foreign Host / cross-site writes first
+    app.add_middleware(OriginHostGuard, settings=settings)  # foreign Host / cross-site writes first (only the
+    # request metrics below wrap it)
+    routes_metrics.install_metrics(app, pipeline)  # counts and times every request, refused ones included
 
     protected = [Depends(require_api_key)] if settings.api_key is not None else []
     app.include_router(routes_health.router)
-    for module in (routes_ask, routes_documents, routes_openai):
+    for module in (routes_ask, routes_documents, routes_openai, routes_metrics):
         app.include_router(module.router, dependencies=protected)
 
     app.state.ui = bool(with_ui and mount_ui is not None)

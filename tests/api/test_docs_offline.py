@@ -7,7 +7,9 @@ import re
 import httpx
 import pytest
 
-ASSET = re.compile(r"""(?:src|href|spec-url)\s*=\s*["']([^"']+)["']|(?:url|openapi_url)\s*:\s*["']([^"']+)["']""")
+ASSET = re.compile(
+    r"""(?:src|href|spec-url)\s*=\s*["']([^"']+)["']|(?:url|openapi_url)\s*:\s*["']([^"']+)["']"""
+)
 
 
 def referenced_urls(html: str) -> list[str]:

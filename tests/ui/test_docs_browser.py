@@ -1,4 +1,4 @@
-"""The API docs (/docs Swagger UI, /redoc ReDoc) render in a real browser with no request leaving the server."""
+"""The API docs (/docs Swagger UI, /redoc ReDoc) render in chromium with no request leaving the server."""
 
 from __future__ import annotations
 
