@@ -23,15 +23,29 @@ try:  # typer >= 0.20 carries its own copy of click
 except ImportError:  # pragma: no cover - older typer runs on click itself
     from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Ask questions of your documents and get answers cited to the exact passage.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Ask questions of your documents and get answers cited to the exact passage.",
+)
 console = Console()
 err = Console(stderr=True)
 
-IndexOpt = Annotated[Optional[str], typer.Option("--index", "-i", help="Index name under RAG_INDEX_DIR "
-                                                 "(default: RAG_INDEX_NAME, i.e. 'seed', the seed corpus).")]
-TopKOpt = Annotated[Optional[int], typer.Option("--top-k", "-k", min=1, max=100, help="Passages to retrieve.")]
-ModeOpt = Annotated[Optional[AnswerMode], typer.Option("--mode", "-m", help="Answer mode (default RAG_ANSWER_MODE).")]
+IndexOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--index",
+        "-i",
+        help="Index name under RAG_INDEX_DIR (default: RAG_INDEX_NAME, i.e. 'seed', the seed corpus).",
+    ),
+]
+TopKOpt = Annotated[
+    Optional[int], typer.Option("--top-k", "-k", min=1, max=100, help="Passages to retrieve.")
+]
+ModeOpt = Annotated[
+    Optional[AnswerMode], typer.Option("--mode", "-m", help="Answer mode (default RAG_ANSWER_MODE).")
+]
 
 
 def settings_for(index: str | None, **overrides: object) -> Settings:
@@ -50,7 +64,9 @@ def make_pipeline(settings: Settings):  # noqa: ANN201 - imported lazily to keep
 
 
 def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     for noisy in ("bm25s", "faiss", "sentence_transformers", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
@@ -69,8 +85,10 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show in
 
 @app.command()
 def index(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders (default: what the index was "
-                                                         "built from, or RAG_CORPUS_DIR).")] = None,
+    paths: Annotated[
+        Optional[list[Path]],
+        typer.Argument(help="Files or folders (default: what the index was built from, or RAG_CORPUS_DIR)."),
+    ] = None,
     index: IndexOpt = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed everything from scratch.")] = False,
 ) -> None:
@@ -86,25 +104,41 @@ def index(
     with IndexBars(err) as bars:
         report = pipeline.index(paths or [], rebuild=rebuild, progress=bars)
     for path, reason in report.failures:
-        err.print(f"[yellow]skipped[/] {escape(str(path))}: {escape(reason)}", highlight=False, soft_wrap=True)
+        err.print(
+            f"[yellow]skipped[/] {escape(str(path))}: {escape(reason)}", highlight=False, soft_wrap=True
+        )
     s = report.stats
-    console.print(f"index [bold]{pipeline.index_name}[/]: {report.documents} documents, {report.chunks} chunks "
-                  f"({len(s.added)} added, {len(s.changed)} changed, {len(s.removed)} removed, "
-                  f"{len(s.unchanged)} unchanged; {s.embedded_chunks} chunks embedded) in {run_seconds():.1f}s "
-                  f"(loading the model {loading:.1f}s, indexing {report.seconds:.1f}s)",
-                  highlight=False, soft_wrap=True)
+    console.print(
+        f"index [bold]{pipeline.index_name}[/]: {report.documents} documents, {report.chunks} chunks "
+        f"({len(s.added)} added, {len(s.changed)} changed, {len(s.removed)} removed, "
+        f"{len(s.unchanged)} unchanged; {s.embedded_chunks} chunks embedded) in {run_seconds():.1f}s "
+        f"(loading the model {loading:.1f}s, indexing {report.seconds:.1f}s)",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _print_answer(answer, as_json: bool) -> None:  # noqa: ANN001
     if as_json:
         print(json.dumps(answer.model_dump(), ensure_ascii=False))
         return
+    if answer.standalone_question:
+        console.print(f"[dim]({escape(answer.standalone_question)})[/]", highlight=False)
     style = "yellow" if answer.abstained else "bold"
     console.print(f"[{style}]{escape(answer.answer)}[/]", highlight=False)  # text may hold "[unsupported]"
     for c in answer.citations:
         flag = "" if c.supported else " [red]not supported by this passage[/]"
-        console.print(f"  [cyan]\\[{c.n}][/] {escape(c.title)} ({c.doc_id}, chars {c.start}-{c.end}, "
-                      f"score {c.score:.2f}){flag}", highlight=False)
+        console.print(
+            f"  [cyan]\\[{c.n}][/] {escape(c.title)} ({c.doc_id}, chars {c.start}-{c.end}, "
+            f"score {c.score:.2f}){flag}",
+            highlight=False,
+        )
+    for c in answer.related:
+        console.print(
+            f"  [blue]related {c.n}[/] {escape(c.title)} ({c.doc_id}): {escape(c.quote)}", highlight=False
+        )
+    if not answer.abstained:
+        console.print(f"[dim]confidence {answer.confidence:.2f}[/]", highlight=False)
     if answer.notice:
         console.print(f"[dim]{escape(answer.notice)}[/]", highlight=False)
 
@@ -127,8 +161,10 @@ def chat(index: IndexOpt = None, top_k: TopKOpt = None, mode: ModeOpt = None) ->
     """Terminal chat: follow-up questions use the conversation. /reset clears it, /quit leaves."""
     pipeline = make_pipeline(settings_for(index))
     _ = pipeline.data  # fail early, with the index message, before the first prompt
-    console.print(f"Chatting with index [bold]{pipeline.index_name}[/] "
-                  f"({len(pipeline.documents())} documents). /reset clears history, /quit leaves.")
+    console.print(
+        f"Chatting with index [bold]{pipeline.index_name}[/] "
+        f"({len(pipeline.documents())} documents). /reset clears history, /quit leaves."
+    )
     history: list[dict[str, str]] = []
     while True:
         try:
@@ -155,72 +191,198 @@ def chat(index: IndexOpt = None, top_k: TopKOpt = None, mode: ModeOpt = None) ->
 
 @app.command("eval")
 def eval_(
-    questions: Annotated[Optional[Path], typer.Argument(
-        help="Question set (.jsonl): id, question, answers (empty list = unanswerable), evidence.",
-        show_default=False)] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write per-question answers here (.jsonl).")] = None,
-    report: Annotated[Optional[Path], typer.Option("--report", "-r", help="Write a report folder: summary.md, "
-                                                   "metrics.json and PNG plots.")] = None,
-    beir: Annotated[Optional[Path], typer.Option("--beir", help="Score retrieval on a BEIR dataset folder "
-                                                 "(corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv); its corpus is "
-                                                 "indexed once into index 'beir-<folder name>' and reused.")] = None,
-    split: Annotated[str, typer.Option("--split", help="BEIR qrels split to score.")] = "test",
-    run: Annotated[Optional[Path], typer.Option("--run", help="With --beir: write the ranking as a TREC run "
-                                                "file (qid Q0 docid rank score tag).")] = None,
-    depth: Annotated[int, typer.Option("--depth", min=1, max=1000, help="With --beir: documents ranked per "
-                                       "query.")] = 100,
-    compare: Annotated[Optional[tuple[Path, Path]], typer.Option("--compare", help="Print two runs' metrics.json "
-                                                                 "(or report folders) side by side: --compare "
-                                                                 "A.json B.json.", show_default=False)] = None,
+    questions: Annotated[
+        Optional[Path],
+        typer.Argument(
+            help="Question set (.jsonl): id, question, answers (empty list = unanswerable), evidence.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Write per-question answers here (.jsonl).")
+    ] = None,
+    report: Annotated[
+        Optional[Path],
+        typer.Option("--report", "-r", help="Write a report folder: summary.md, metrics.json and PNG plots."),
+    ] = None,
+    beir: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--beir",
+            help="Score retrieval on a BEIR dataset folder "
+            "(corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv); its corpus is "
+            "indexed once into index 'beir-<folder name>' and reused.",
+        ),
+    ] = None,
+    split: Annotated[
+        Optional[str],
+        typer.Option(
+            "--split",
+            help="BEIR qrels split to score (default test); for a "
+            "question set, only its items of this split (dev or test).",
+            show_default=False,
+        ),
+    ] = None,
+    run: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--run", help="With --beir: write the ranking as a TREC run file (qid Q0 docid rank score tag)."
+        ),
+    ] = None,
+    depth: Annotated[
+        int, typer.Option("--depth", min=1, max=1000, help="With --beir: documents ranked per query.")
+    ] = 100,
+    compare: Annotated[
+        Optional[tuple[Path, Path]],
+        typer.Option(
+            "--compare",
+            help="Print two runs' metrics.json (or report folders) side by side: --compare A.json B.json.",
+            show_default=False,
+        ),
+    ] = None,
     index: IndexOpt = None,
     top_k: TopKOpt = None,
     mode: ModeOpt = None,
-    calibrate: Annotated[bool, typer.Option("--calibrate", help="Find the abstention threshold that best "
-                                            "separates answerable from unanswerable questions.")] = False,
+    claims: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--claims",
+            help="Score answerability on the SciFact claims "
+            "of a BEIR SciFact folder (--split train or validation), asked "
+            "over an index of the abstracts they cite.",
+        ),
+    ] = None,
+    removal: Annotated[
+        bool,
+        typer.Option(
+            "--removal",
+            help="With a question set: also ask each answerable "
+            "question again with the sentences holding its answer removed from the "
+            "index (in memory); it must then not be answered.",
+        ),
+    ] = False,
 ) -> None:
     """Score answers on a question set, retrieval on a BEIR dataset, or compare two runs.
 
     \b
     rag eval evals/seed_questions.jsonl --out results.jsonl --report reports/seed
+    rag eval evals/natural_questions.jsonl --split test --removal --report reports/natural-test
     rag eval --beir ../shared/data/scifact --split test --run scifact.trec --report reports/scifact
+    rag eval --claims ../shared/data/scifact --split validation --removal --report reports/claims
     rag eval --compare reports/seed-a/metrics.json reports/seed-b/metrics.json
     """
     from rag.errors import InvalidInput
     from rag.evaluation import commands
 
-    chosen = [name for name, value in (("QUESTIONS", questions), ("--beir", beir), ("--compare", compare)) if value]
+    chosen = [
+        name
+        for name, value in (
+            ("QUESTIONS", questions),
+            ("--beir", beir),
+            ("--compare", compare),
+            ("--claims", claims),
+        )
+        if value
+    ]
     if len(chosen) != 1:
-        raise InvalidInput("give exactly one of: a question file, --beir DIR or --compare A.json B.json"
-                           + (f" (got {', '.join(chosen)})" if chosen else "; see rag eval --help"))
+        raise InvalidInput(
+            "give exactly one of: a question file, --beir DIR, --claims DIR or --compare A B"
+            + (f" (got {', '.join(chosen)})" if chosen else "; see rag eval --help")
+        )
     if compare:
         commands.eval_compare(console, *compare)
         return
+    if claims is not None:
+        commands.eval_claims(
+            console,
+            make_pipeline,
+            settings_for(index or f"scifact-claims-{split or 'validation'}"),
+            claims,
+            split=split or "validation",
+            report=report,
+            removal=removal,
+        )
+        return
     if beir is not None:
-        if out is not None or calibrate:
-            raise InvalidInput("--out and --calibrate are for question sets; with --beir use --run and --report")
+        if out is not None or removal:
+            raise InvalidInput(
+                "--out and --removal are for question sets; with --beir use --run and --report"
+            )
         from rag.evaluation.beir import index_name_for
 
-        commands.eval_beir(console, make_pipeline, settings_for(index or index_name_for(beir)), beir, split=split,
-                           run_path=run, report=report, depth=depth)
+        commands.eval_beir(
+            console,
+            make_pipeline,
+            settings_for(index or index_name_for(beir)),
+            beir,
+            split=split or "test",
+            run_path=run,
+            report=report,
+            depth=depth,
+        )
         return
     if run is not None:
         raise InvalidInput("--run is for BEIR datasets (--beir DIR)")
-    if calibrate:
-        from rag.evaluation.calibration import calibrate_threshold
-        from rag.evaluation.questions import load_questions
+    commands.eval_questions(
+        console,
+        make_pipeline,
+        settings_for(index),
+        questions,
+        out=out,
+        report=report,
+        top_k=top_k,
+        mode=mode,
+        split=split,
+        removal=removal,
+    )
 
-        items = load_questions(questions)
-        result = calibrate_threshold(make_pipeline(settings_for(index)), items, top_k=top_k)
-        console.print(result.summary(), highlight=False)
-        return
-    commands.eval_questions(console, make_pipeline, settings_for(index), questions, out=out, report=report,
-                            top_k=top_k, mode=mode)
+
+@app.command("train-answerability")
+def train_answerability(
+    source: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--questions",
+            "-q",
+            help="Training question set, "
+            "PATH or PATH:SPLIT (repeatable; test splits are "
+            "refused). Default: evals/natural_questions.jsonl:dev "
+            "and evals/seed_questions.jsonl.",
+            show_default=False,
+        ),
+    ] = None,
+    removal: Annotated[
+        bool,
+        typer.Option(
+            "--removal/--no-removal", help="Add each answerable question's removal-based unanswerable twin."
+        ),
+    ] = True,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the model (JSON).")] = Path(
+        "rag/answer/answerability.json"
+    ),
+    index: IndexOpt = None,
+) -> None:
+    """Fit the answerability model on training questions and print the threshold to apply.
+
+    \b
+    rag train-answerability                      # the bundled model's recipe
+    RAG_ANSWERABILITY_MODEL=my.json rag ask ...  # use another model
+    """
+    from rag.evaluation.training import train
+
+    result = train(
+        make_pipeline(settings_for(index)), source, removal=removal, out=out, progress=sys.stderr.isatty()
+    )
+    console.print(result.summary(), highlight=False)
+    console.print(f"model written to {out}", highlight=False)
 
 
 @app.command()
 def serve(
     index: IndexOpt = None,
-    host: Annotated[Optional[str], typer.Option(help="Address to bind (default RAG_HOST, 127.0.0.1).")] = None,
+    host: Annotated[
+        Optional[str], typer.Option(help="Address to bind (default RAG_HOST, 127.0.0.1).")
+    ] = None,
     port: Annotated[Optional[int], typer.Option(help="Port (default RAG_PORT, 8000).")] = None,
 ) -> None:
     """Serve the HTTP API (and the chat page) with uvicorn."""

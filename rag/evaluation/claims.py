@@ -8,8 +8,8 @@ approximate where the two splits differ.
 
 from __future__ import annotations
 
-import ast
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from rag.evaluation.beir import load_corpus
 from rag.evaluation.questions import Question
 
 CLAIMS_FOLDER = "extra_scifact_claims_hf_csv"
+_NUMBER = re.compile(r"\d+")  # lists are written "[2 5]" or "[2, 5]"
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,14 @@ def load_claims(folder: Path, split: str, limit: int | None = None) -> list[Clai
     with open(path, encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             cid = row["id"]
-            claim = claims.get(cid) or Claim(cid, row["claim"], tuple(str(d) for d in ast.literal_eval(
-                row["cited_doc_ids"] or "[]")), {})
+            claim = claims.get(cid) or Claim(
+                cid, row["claim"], tuple(_NUMBER.findall(row["cited_doc_ids"])), {}
+            )
             if row["evidence_doc_id"]:
-                indices = tuple(int(i) for i in ast.literal_eval(row["evidence_sentences"] or "[]"))
-                claim.evidence[row["evidence_doc_id"]] = claim.evidence.get(row["evidence_doc_id"], ()) + indices
+                indices = tuple(int(i) for i in _NUMBER.findall(row["evidence_sentences"]))
+                claim.evidence[row["evidence_doc_id"]] = (
+                    claim.evidence.get(row["evidence_doc_id"], ()) + indices
+                )
             claims[cid] = claim
     items = [c for c in claims.values() if c.cited]
     return items[:limit] if limit else items
@@ -68,6 +72,14 @@ def claim_questions(claims: list[Claim], documents: dict[str, str]) -> list[Ques
             spans = split_sentences(text)
             evidence += [text[slice(*spans[i])] for i in sorted(set(indices)) if i < len(spans)]
         docs = [d for d in claim.evidence if d in documents] if evidence else []
-        items.append(Question(f"claim-{claim.id}", claim.text, answers=evidence, evidence=evidence, doc_ids=docs,
-                              type="supported" if evidence else "not-enough-info"))
+        items.append(
+            Question(
+                f"claim-{claim.id}",
+                claim.text,
+                answers=evidence,
+                evidence=evidence,
+                doc_ids=docs,
+                type="supported" if evidence else "not-enough-info",
+            )
+        )
     return items

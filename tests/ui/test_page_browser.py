@@ -14,6 +14,7 @@ from tests.ui.browser import Driver, UiServer
 ANSWERED = "How large is the warehouse at Liège airport?"
 OTHER = "Which pop singer hosted the opening concert of Alibaba's Singles Day event?"
 UNANSWERABLE = "Who won the 2018 FIFA World Cup?"
+RELATED = "how much did alibaba pay for its stake in lazada?"
 FIRST, FOLLOW_UP = "When did Alibaba begin building its warehouse at Liège Airport?", "How large is it?"
 TOP_K_QUESTION = "Who is the head of the American Apparel and Footwear Association?"
 
@@ -107,6 +108,22 @@ def test_example_question_abstains_visibly(driver: Driver, ui_server: UiServer) 
     assert "[1]" not in text
     expect(driver.page.locator("#sources .source")).to_have_count(0)
     expect(driver.page.locator("#sources")).to_contain_text("No sources")
+    assert_clean(driver)
+
+
+def test_related_passages_are_shown_as_such_without_a_claim(driver: Driver, ui_server: UiServer) -> None:
+    expected = ui_server.pipeline.ask(RELATED)
+    assert expected.outcome == "related" and expected.related, "precondition: related passages, no answer"
+    driver.open(ui_server.url)
+    text = driver.ask(RELATED)
+    driver.shot("related")
+    assert "Not stated in the documents." in text and "Not found" not in text
+    assert "[1]" not in text
+    cards = driver.page.locator("#sources .source")
+    expect(cards).to_have_count(len(expected.related))
+    expect(driver.page.locator("#sources")).to_contain_text("do not state the answer")
+    expect(cards.first.locator(".badge.related")).to_be_visible()
+    assert norm(cards.first.locator("mark").first.inner_text()) == norm(expected.related[0].quote)
     assert_clean(driver)
 
 
