@@ -3,10 +3,11 @@
 The model is asked to put `[n]` after each claim, `n` being a passage number of the prompt. Nothing it writes is
 trusted: a marker to a passage that was not in the prompt is dropped; a sentence is supported by a passage when
 their meanings are close (embedding cosine with the passage's best sentence, or the whole passage, blended with
-content-word overlap) and every number and most names of the sentence occur in the passage. A sentence its own
-citations do not support is re-attributed to the prompt passage that does, or else marked `[unsupported]`.
-Each surviving marker becomes a Citation quoting the passage sentence that supports the claim best, so `start`,
-`end` and `quote` always point at real text of the cited passage.
+content-word overlap) and the passage sentence(s) it matches state it (`rag.answer.verify`: its quantities,
+names and roles are there, attached to the same names, with the same polarity). A sentence its own citations do
+not support is re-attributed to the prompt passage that does, or else marked `[unsupported]`. Each surviving
+marker becomes a Citation quoting that cited sentence, so `start`, `end` and `quote` always point at real text of
+the cited passage. Text none of whose sentences is supported is not presented as an answer.
 """
 
 from __future__ import annotations
@@ -20,29 +21,70 @@ from enum import Enum
 import numpy as np
 
 from rag.answer import ABSTAIN_TEXT
+from rag.answer.claim_terms import found as name_found
+from rag.answer.claim_terms import quantities
 from rag.answer.extractive import citation_for
+from rag.answer.verify import Claim, check_claim
 from rag.embedding import Embedder
 from rag.store import IndexData, fold_accents, tokenize
 from rag.types import Answer, Citation, Passage
 
 UNSUPPORTED_MARK = "[unsupported]"
+UNVERIFIED_NOTICE = (
+    "No sentence of the generated text is supported by the retrieved passages, so it is not given "
+    "as an answer."
+)
 SUPPORT_THRESHOLD = 0.5  # blended score a passage needs to support a sentence
 SEMANTIC_WEIGHT = 0.7  # the rest is the share of the sentence's content words found in the passage
 NAME_COVERAGE = 0.75  # share of a sentence's names that must occur in the supporting passage(s)
 CLAUSE_WORDS = 3  # a mid-sentence marker closes the claim before it when that has at least this many words
-NEAR_BEST = 0.05  # passage sentences this close in cosine to the best one also count as the claim's evidence
 
 # A citation marker: [1], [1, 2], [1-3], [Passage 2], [source 1; 3]. Anything else in brackets is plain text.
-MARKER = re.compile(r"\[\s*(?:(?:passages?|sources?|documents?|docs?|refs?)\s*)?#?\s*"
-                    r"(\d{1,3}(?:\s*(?:[,;]|-|–|and)\s*(?:#?\d{1,3}))*)\s*\]", re.IGNORECASE)
+MARKER = re.compile(
+    r"\[\s*(?:(?:passages?|sources?|documents?|docs?|refs?)\s*)?#?\s*"
+    r"(\d{1,3}(?:\s*(?:[,;]|-|–|and)\s*(?:#?\d{1,3}))*)\s*\]",
+    re.IGNORECASE,
+)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _QUANTITY = re.compile(r"(\d+(?:[.,]\d+)*)(?:(st|nd|rd|th)\b|\s?(%|percent\b|per cent\b))?", re.IGNORECASE)
 _NUMBER_WORDS = {
-    "zero": 0, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "third": 3, "fourth": 4, "fifth": 5,
-    "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "dozen": 12,
+    "zero": 0,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "dozen": 12,
 }  # "one", "first", "second" are left out: too often not a quantity ("one of the", "first entered")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _NOT_FOUND = re.compile(
@@ -158,10 +200,9 @@ class Evidence:
     spans: tuple[tuple[int, int], ...]
     sentence_vectors: np.ndarray
     passage_vector: np.ndarray
-    sentence_numbers: tuple[frozenset[str], ...]
-    title_numbers: frozenset[str]
     words: frozenset[str]
     tokens: frozenset[str]
+    lowercase: frozenset[str] = frozenset()  # words the passage writes in lower case (so not names)
 
 
 @dataclass(frozen=True)
@@ -173,8 +214,9 @@ class Support:
     end: int
     semantic: float
     lexical: float
-    numbers_ok: bool
-    names_ok: bool
+    numbers_ok: bool  # the claim-level check (rag.answer.verify) passed: quantities, names, binding, polarity
+    names_ok: bool  # most of the claim's names occur somewhere in the passage
+    reason: str = ""  # why the claim-level check failed
 
     @property
     def score(self) -> float:
@@ -195,14 +237,17 @@ class CheckedSentence:
     cited: list[int]
     dropped: list[int] = field(default_factory=list)  # markers to passages that were not in the prompt
     status: Status = Status.neutral
-    sources: list[Support] = field(default_factory=list)  # supporting passages (or, if unsupported, the cited ones)
+    sources: list[Support] = field(
+        default_factory=list
+    )  # supporting passages (or, if unsupported, the cited ones)
 
 
 class CitationChecker:
     """Checks sentences against the numbered passages of one prompt (numbered from 1 in the given order)."""
 
-    def __init__(self, passages: Sequence[Passage], data: IndexData, embedder: Embedder,
-                 question: str | None = None) -> None:
+    def __init__(
+        self, passages: Sequence[Passage], data: IndexData, embedder: Embedder, question: str | None = None
+    ) -> None:
         self.data = data
         self.embedder = embedder
         self.question = question
@@ -222,54 +267,78 @@ class CitationChecker:
         else:
             passage_vector = self.embedder.embed([chunk.text])[0]
         full = f"{chunk.title}\n{chunk.text}"
-        return Evidence(number=number, passage=passage, spans=tuple(spans), sentence_vectors=vectors,
-                        passage_vector=passage_vector,
-                        sentence_numbers=tuple(frozenset(numbers_in(text[s:e])) for s, e in spans),
-                        title_numbers=frozenset(numbers_in(chunk.title)),
-                        words=frozenset(w.lower() for w in _WORD.findall(fold_accents(full))),
-                        tokens=frozenset(content_words(full)))
+        return Evidence(
+            number=number,
+            passage=passage,
+            spans=tuple(spans),
+            sentence_vectors=vectors,
+            passage_vector=passage_vector,
+            words=frozenset(w.lower() for w in _WORD.findall(fold_accents(full))),
+            tokens=frozenset(content_words(full)),
+            lowercase=frozenset(w for w in _WORD.findall(fold_accents(full)) if w.islower()),
+        )
 
-    def support(self, sentence: str, vector: np.ndarray, ev: Evidence, context: np.ndarray | None = None) -> Support:
+    def support(
+        self, sentence: str, vector: np.ndarray, ev: Evidence, context: np.ndarray | None = None
+    ) -> Support:
         """How well passage `ev` supports `sentence` (whose embedding is `vector`).
 
         `context` is the embedding of a short sentence read together with its question: it replaces `vector`
         when every content word of the sentence occurs in the passage (a terse answer like "220000 square
         meters." means little alone).
 
-        The claim's numbers must occur in the passage sentences that match it best (the best one and any within
-        NEAR_BEST cosine of it), so a number elsewhere in the passage does not count. The quote is the most
-        similar of those sentences, preferring one that holds the claim's numbers.
+        Besides the blended score, the claim must be stated by the passage sentence(s) it matches best, not just
+        share words with the passage (`rag.answer.verify.check_claim`): its quantities, names and role words are
+        in those sentences, its words are attached to its own names there, and it has their polarity. The quote is
+        that cited sentence.
         """
         tokens = content_words(sentence)
-        lexical = len(tokens & ev.tokens) / len(tokens) if tokens else 0.0
-        if context is not None and lexical >= 1.0:
+        lexical = (
+            len(tokens & ev.tokens) / len(tokens) if tokens else 1.0
+        )  # a bare number: only it is checked
+        terse = context is not None and lexical >= 1.0
+        if terse:
             vector = context
         cosines = ev.sentence_vectors @ vector
-        i = int(np.argmax(cosines))
-        semantic = max(float(cosines[i]), float(ev.passage_vector @ vector))
-        near = [j for j, c in enumerate(cosines) if c >= cosines[i] - NEAR_BEST]
-        claimed = numbers_in(sentence)
-        numbers_ok = claimed <= ev.title_numbers.union(*(ev.sentence_numbers[j] for j in near))
-        quote = max(near, key=lambda j: (len(claimed & ev.sentence_numbers[j]), float(cosines[j])))
-        names = names_in(sentence, first=context is not None)  # a short answer ("Chester.") may be just a name
-        found = sum(1 for name in names if _name_found(name, ev.words))
+        semantic = max(float(np.max(cosines)), float(ev.passage_vector @ vector))
+        # A terse answer ("7.") states something only together with its question: both must be in the sentence.
+        stated = f"{self.question} {sentence}" if terse else sentence
+        claim = Claim.parse(stated, ev.lowercase, first_is_name=context is not None and not terse)
+        verdict = check_claim(
+            claim,
+            self.data.documents[ev.passage.chunk.doc_id].text,
+            ev.spans,
+            cosines,
+            ev.passage.chunk.title,
+        )
+        names = names_in(
+            sentence, first=context is not None
+        )  # a short answer ("Chester.") may be just a name
+        found = sum(1 for name in names if name_found(name, ev.words))
         names_ok = not names or found / len(names) >= NAME_COVERAGE
-        start, end = ev.spans[quote]
-        return Support(evidence=ev, start=start, end=end, semantic=semantic, lexical=lexical,
-                       numbers_ok=numbers_ok, names_ok=names_ok)
+        return Support(
+            evidence=ev,
+            start=verdict.start,
+            end=verdict.end,
+            semantic=semantic,
+            lexical=lexical,
+            numbers_ok=verdict.ok,
+            names_ok=names_ok,
+            reason=verdict.reason,
+        )
 
     def check(self, text: str, cited: Sequence[int]) -> CheckedSentence:
         """Verify one sentence (markers already removed) that cited passage numbers `cited`.
 
         A lead-in about the passages ("The passage says that") is not part of the claim. A short claim
-        ("220000 square meters.") whose words all occur in a passage is compared with it together with the
-        question it answers; its numbers and names are checked as always.
+        ("220000 square meters.", or just "7.") whose words all occur in a passage is compared with it together
+        with the question it answers; its numbers and names are checked as always.
         """
         valid = [n for n in dict.fromkeys(cited) if 1 <= n <= len(self.evidence)]
         result = CheckedSentence(text=text, cited=list(cited), dropped=[n for n in cited if n not in valid])
         claim = strip_preamble(text)
         content = content_words(claim)
-        if is_not_found(text) or not content:
+        if is_not_found(text) or not (content or quantities(claim)):
             return result  # neutral: no claim to check
         short = self.question is not None and len(content) <= SHORT_CLAIM
         vectors = self.embedder.embed([claim, f"{self.question} {claim}"] if short else [claim])
@@ -291,35 +360,12 @@ class CitationChecker:
         return result
 
 
-def _name_found(name: str, words: frozenset[str]) -> bool:
-    """True when `name` is a word of the passage, part of one ("Hong" in "Hongkong"), or one typo away from one
-    ("Katy" / "Katty")."""
-    if name in words:
-        return True
-    if len(name) < 4:
-        return False
-    for word in words:
-        if len(word) > len(name) and (word.startswith(name) or word.endswith(name)):
-            return True
-        if abs(len(word) - len(name)) <= 1 and len(word) >= 4 and _one_edit(name, word):
-            return True
-    return False
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """True when `a` and `b` differ by at most one inserted, deleted or replaced character."""
-    if len(a) > len(b):
-        a, b = b, a
-    i = 0
-    while i < len(a) and a[i] == b[i]:
-        i += 1
-    return a[i + (len(a) == len(b)):] == b[i + 1:]
-
-
 # A sentence ends at . ! ? (optionally with closing quotes/brackets) when what follows opens a new sentence.
 _END = re.compile(r"[.!?。！？]+[\"'”’)\]]*$")
-_ABBREV = re.compile(r"(?:^|\s)(?:[A-Za-z]|mr|mrs|ms|dr|prof|st|vs|etc|e\.g|i\.e|inc|ltd|co|corp|no|u\.s|u\.k)\.$",
-                     re.IGNORECASE)
+_ABBREV = re.compile(
+    r"(?:^|\s)(?:[A-Za-z]|mr|mrs|ms|dr|prof|st|vs|etc|e\.g|i\.e|inc|ltd|co|corp|no|u\.s|u\.k)\.$",
+    re.IGNORECASE,
+)
 _OPENS = re.compile(r"[A-Z0-9\"'“‘(*•-]|[^\x00-\x7f]")
 
 
@@ -384,7 +430,7 @@ class AnswerComposer:
             space = re.match(r"\s+", raw)
             if space:
                 self._space += space.group()
-                self._raw = raw[space.end():]
+                self._raw = raw[space.end() :]
                 continue
             if raw[0] == "[":
                 close = raw.find("]", 0, 40)
@@ -392,7 +438,7 @@ class AnswerComposer:
                     numbers = parse_markers(raw[: close + 1])
                     if numbers:
                         self._markers.extend(numbers)
-                        self._raw = raw[close + 1:]
+                        self._raw = raw[close + 1 :]
                         self._space, self._gap = "", True
                         continue
                 elif not final and len(raw) < 40 and "\n" not in raw:
@@ -413,7 +459,7 @@ class AnswerComposer:
             word = re.match(r"\[|[^\s\[]+", raw).group()
             self._body += word
             parts.append(word)
-            self._raw = raw[len(word):]
+            self._raw = raw[len(word) :]
         return parts
 
     def _ends_sentence(self, raw: str) -> bool:
@@ -427,8 +473,13 @@ class AnswerComposer:
 
     def _ends_clause(self, raw: str) -> bool:
         """A marker inside a sentence closes the claim before it, if that has a few words and text follows."""
-        return bool(self._markers) and self._gap and len(_WORD.findall(self._body)) >= CLAUSE_WORDS \
-            and not _END.search(self._body) and bool(re.match(r"[\w,;:(\"“'‘-]", raw))
+        return (
+            bool(self._markers)
+            and self._gap
+            and len(_WORD.findall(self._body)) >= CLAUSE_WORDS
+            and not _END.search(self._body)
+            and bool(re.match(r"[\w,;:(\"“'‘-]", raw))
+        )
 
     def _close(self, sentence_end: bool) -> str:
         """Verify the current claim; returns the markers (or mark) to put after it."""
@@ -454,24 +505,43 @@ class AnswerComposer:
         if key not in self._numbers:
             n = len(self._numbers) + 1
             self._numbers[key] = n
-            citation = citation_for(n, support.evidence.passage, support.start, support.end, support.score,
-                                    self.data)
+            citation = citation_for(
+                n, support.evidence.passage, support.start, support.end, support.score, self.data
+            )
             citation.supported = supported
             self.citations.append(citation)
         return self._numbers[key]
 
     def answer(self, question: str, notice: str | None = None) -> Answer:
-        """The final Answer: the emitted text, its citations and the verification counts."""
+        """The final Answer: the emitted text, its citations and the verification counts.
+
+        Text of which no sentence is supported by a passage (every claim marked, or no claim at all, such as a
+        reply to a question planted in a passage) is not presented as an answer: it abstains, with no citations,
+        and `notice` says so; the text stays, with its marks, for the reader to see what the model wrote.
+        """
         claims = [s for s in self.sentences if s.status is not Status.neutral]
         supported = sum(s.status is not Status.unsupported for s in claims)
-        abstained = not claims and any(s.status is Status.neutral and is_not_found(s.text) for s in self.sentences)
+        abstained = not claims and any(
+            s.status is Status.neutral and is_not_found(s.text) for s in self.sentences
+        )
         notes = [notice] if notice else []
         summary = verification_summary(self.sentences)
         if summary:
             notes.append(summary)
-        return Answer(question=question, answer=self.text, abstained=abstained,
-                      citations=[] if abstained else self.citations, mode="generative",
-                      notice=" ".join(notes) or None, supported_sentences=supported, total_sentences=len(claims))
+        if not abstained and not supported and self.text.strip():
+            abstained = True
+            notes.append(UNVERIFIED_NOTICE)
+        return Answer(
+            question=question,
+            answer=self.text,
+            abstained=abstained,
+            citations=[] if abstained else self.citations,
+            mode="generative",
+            outcome="none" if abstained else "answered",
+            notice=" ".join(notes) or None,
+            supported_sentences=supported,
+            total_sentences=len(claims),
+        )
 
 
 def verification_summary(sentences: Sequence[CheckedSentence]) -> str:
@@ -482,9 +552,13 @@ def verification_summary(sentences: Sequence[CheckedSentence]) -> str:
     claims = sum(s.status is not Status.neutral for s in sentences)
     parts = []
     if unsupported:
-        parts.append(f"{unsupported} of {claims} sentences not supported by the passages (marked {UNSUPPORTED_MARK})")
+        parts.append(
+            f"{unsupported} of {claims} sentences not supported by the passages (marked {UNSUPPORTED_MARK})"
+        )
     if moved:
         parts.append(f"{moved} re-attributed to the passage that supports {'it' if moved == 1 else 'them'}")
     if dropped:
-        parts.append(f"{dropped} citation{'s' if dropped > 1 else ''} to passages that were not retrieved removed")
+        parts.append(
+            f"{dropped} citation{'s' if dropped > 1 else ''} to passages that were not retrieved removed"
+        )
     return f"Citation check: {'; '.join(parts)}." if parts else ""
