@@ -20,8 +20,14 @@ RELATED_PASSAGES = 3  # passages offered when the documents touch the subject bu
 class ExtractiveAnswerer:
     """Composes a short answer from the sentences the answerability model scored best, each cited as `[n]`."""
 
-    def __init__(self, max_sentences: int = 2, explain_sentences: int = 3, close: float = 0.85,
-                 explain_close: float = 0.5, redundant: float = 0.85) -> None:
+    def __init__(
+        self,
+        max_sentences: int = 2,
+        explain_sentences: int = 3,
+        close: float = 0.85,
+        explain_close: float = 0.5,
+        redundant: float = 0.85,
+    ) -> None:
         if max_sentences < 1 or explain_sentences < 1:
             raise ValueError("max_sentences must be at least 1")
         self.max_sentences = max_sentences
@@ -42,8 +48,12 @@ class ExtractiveAnswerer:
             if len(chosen) >= limit or candidate.probability < floor:
                 break
             s = candidate.sentence
-            if any(c.sentence.passage.chunk.doc_id == s.passage.chunk.doc_id and c.sentence.start < s.end
-                   and s.start < c.sentence.end for c in chosen):
+            if any(
+                c.sentence.passage.chunk.doc_id == s.passage.chunk.doc_id
+                and c.sentence.start < s.end
+                and s.start < c.sentence.end
+                for c in chosen
+            ):
                 continue
             if any(_similarity(c.sentence, s, data) > self.redundant for c in chosen):
                 continue
@@ -61,18 +71,29 @@ class ExtractiveAnswerer:
             s = candidate.sentence
             parts.append(f"{tidy(s.text)} [{n}]")
             citations.append(citation_for(n, s.passage, s.start, s.end, candidate.probability, data))
-        return Answer(question=question, answer=" ".join(parts), abstained=False, citations=citations,
-                      mode="extractive", outcome="answered", confidence=decision.confidence)
+        return Answer(
+            question=question,
+            answer=" ".join(parts),
+            abstained=False,
+            citations=citations,
+            mode="extractive",
+            outcome="answered",
+            confidence=decision.confidence,
+        )
 
 
-_EXPLAIN = re.compile(r"^\W*(?:(?:ok|so|and|hey|hi)\W+)*(?:why|how (?!many|much|large|big|long|far|fast|high|old|often)|"
-                      r"explain|summari[sz]e|describe|what (?:happened|went wrong|are the (?:main )?(?:reasons|problems|"
-                      r"challenges))|tell me (?:about|more)|give me (?:an overview|a summary))\b|"
-                      r"\b(?:in short|overview|summary|reasons?|challenges|problems)\b", re.IGNORECASE)
+_EXPLAIN = re.compile(
+    r"^\W*(?:(?:ok|so|and|hey|hi)\W+)*(?:why|how (?!many|much|large|big|long|far|fast|high|old|often)|"
+    r"explain|summari[sz]e|describe|what (?:happened|went wrong|are the (?:main )?(?:reasons|problems|"
+    r"challenges))|tell me (?:about|more)|give me (?:an overview|a summary))\b|"
+    r"\b(?:in short|overview|summary|reasons?|challenges|problems|compared?|comparison|versus|vs\.?|"
+    r"differ(?:ence|ent)?|both|same (?:as|person|guy|one))\b",
+    re.IGNORECASE,
+)
 
 
 def asks_explanation(question: str) -> bool:
-    """True for why/how/summary questions, which get a few sentences from several passages."""
+    """True for why/how/summary and comparison questions, which get a few sentences from several passages."""
     return bool(_EXPLAIN.search(question))
 
 
@@ -84,11 +105,19 @@ def _similarity(a: ScoredSentence, b: ScoredSentence, data: IndexData) -> float:
     return float(data.sentence_vectors[ra] @ data.sentence_vectors[rb])
 
 
-def not_answered(question: str, decision: Decision, retrieval: Retrieval, data: IndexData, mode: str) -> Answer:
+def not_answered(
+    question: str, decision: Decision, retrieval: Retrieval, data: IndexData, mode: str
+) -> Answer:
     """No claim: "related" lists the closest passages (each with its best sentence), "none" says nothing found."""
     if decision.outcome is not Outcome.related:
-        return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, mode=mode, outcome="none",
-                      confidence=decision.confidence)
+        return Answer(
+            question=question,
+            answer=ABSTAIN_TEXT,
+            abstained=True,
+            mode=mode,
+            outcome="none",
+            confidence=decision.confidence,
+        )
     best: dict[int, Candidate] = {}
     for candidate in decision.candidates:
         best.setdefault(candidate.sentence.passage.row, candidate)
@@ -101,8 +130,15 @@ def not_answered(question: str, decision: Decision, retrieval: Retrieval, data: 
             continue
         s = candidate.sentence
         related.append(citation_for(len(related) + 1, passage, s.start, s.end, candidate.probability, data))
-    return Answer(question=question, answer=RELATED_TEXT, abstained=True, mode=mode, outcome="related",
-                  confidence=decision.confidence, related=related)
+    return Answer(
+        question=question,
+        answer=RELATED_TEXT,
+        abstained=True,
+        mode=mode,
+        outcome="related",
+        confidence=decision.confidence,
+        related=related,
+    )
 
 
 def citation_for(n: int, passage: Passage, start: int, end: int, score: float, data: IndexData) -> Citation:
@@ -110,6 +146,14 @@ def citation_for(n: int, passage: Passage, start: int, end: int, score: float, d
     chunk = passage.chunk
     if not (chunk.start <= start < end <= chunk.end):
         raise ValueError("a citation must quote a span inside its passage")
-    return Citation(n=n, doc_id=chunk.doc_id, title=chunk.title, text=chunk.text, start=start, end=end,
-                    score=round(float(np.clip(score, 0.0, 1.0)), 4), quote=data.documents[chunk.doc_id].text[start:end],
-                    passage_start=chunk.start)
+    return Citation(
+        n=n,
+        doc_id=chunk.doc_id,
+        title=chunk.title,
+        text=chunk.text,
+        start=start,
+        end=end,
+        score=round(float(np.clip(score, 0.0, 1.0)), 4),
+        quote=data.documents[chunk.doc_id].text[start:end],
+        passage_start=chunk.start,
+    )
