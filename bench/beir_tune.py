@@ -34,25 +34,38 @@ def parse(config: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--split", default="train")
-    parser.add_argument("--config", action="append", default=[], help="retriever settings, e.g. fusion=rrf,rrf_k=20")
+    parser.add_argument(
+        "--config", action="append", default=[], help="retriever settings, e.g. fusion=rrf,rrf_k=20"
+    )
     parser.add_argument("--json", type=Path, help="append one JSON line per configuration here")
     args = parser.parse_args()
     settings = Settings(index_name=index_name_for(args.dataset))
     pipeline = Pipeline(settings)
     dataset = load_beir(args.dataset, args.split)
-    defaults = {"candidates": settings.candidates, "rrf_k": settings.rrf_k, "dense_weight": settings.dense_weight,
-                "bm25_weight": settings.bm25_weight, "fusion": settings.fusion.value}
+    defaults = {
+        "candidates": settings.candidates,
+        "rrf_k": settings.rrf_k,
+        "dense_weight": settings.dense_weight,
+        "bm25_weight": settings.bm25_weight,
+        "fusion": settings.fusion.value,
+    }
     for config in args.config or [""]:
         params = {**defaults, **parse(config)}
         pipeline.retriever = HybridRetriever(pipeline.embedder, **params)
         started = time.perf_counter()
         result = run_beir(pipeline, dataset)
         metrics = evaluate(result.run, dataset.qrels)
-        line = {"split": args.split, **params, **{k: round(v, 4) for k, v in metrics.items()},
-                "seconds": round(time.perf_counter() - started, 1)}
+        line = {
+            "split": args.split,
+            **params,
+            **{k: round(v, 4) for k, v in metrics.items()},
+            "seconds": round(time.perf_counter() - started, 1),
+        }
         print(json.dumps(line), flush=True)
         if args.json:
             with open(args.json, "a", encoding="utf-8") as fh:

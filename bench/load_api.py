@@ -33,7 +33,6 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 
 
-
 @dataclass
 class Level:
     """What one concurrency level measured."""
@@ -60,12 +59,25 @@ def started_server(index_dir: Path, index: str) -> Iterator[str]:
         else:
             print(f"no index at {source}; building one from corpus/ ...", file=sys.stderr)
             env = {**os.environ, "RAG_INDEX_DIR": tmp, "RAG_INDEX_NAME": index}
-            subprocess.run([sys.executable, "-m", "rag.cli", "index", str(REPO / "corpus")], env=env, check=True)
-        env = {**os.environ, "RAG_INDEX_DIR": tmp, "RAG_INDEX_NAME": index, "RAG_HOST": "127.0.0.1",
-               "RAG_PORT": "0"}
+            subprocess.run(
+                [sys.executable, "-m", "rag.cli", "index", str(REPO / "corpus")], env=env, check=True
+            )
+        env = {
+            **os.environ,
+            "RAG_INDEX_DIR": tmp,
+            "RAG_INDEX_NAME": index,
+            "RAG_HOST": "127.0.0.1",
+            "RAG_PORT": "0",
+        }
         env.pop("RAG_API_KEY", None)
-        proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve"], cwd=REPO, env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rag.cli", "serve"],
+            cwd=REPO,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         lines: queue.Queue[str] = queue.Queue()
         # Keep draining the server's output (access log) so it never blocks on a full pipe.
         threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
@@ -90,7 +102,9 @@ def started_server(index_dir: Path, index: str) -> Iterator[str]:
                 proc.kill()
 
 
-async def run_level(url: str, questions: list[str], concurrency: int, total: int, headers: dict[str, str]) -> Level:
+async def run_level(
+    url: str, questions: list[str], concurrency: int, total: int, headers: dict[str, str]
+) -> Level:
     """Send `total` asks with `concurrency` in flight at once; every non-200 counts as an error."""
     latencies: list[float] = []
     errors = 0
@@ -113,8 +127,9 @@ async def run_level(url: str, questions: list[str], concurrency: int, total: int
     return Level(concurrency, total, errors, seconds, latencies)
 
 
-async def measure(url: str, questions: list[str], levels: list[int], total: int, warmup: int,
-                  headers: dict[str, str]) -> list[Level]:
+async def measure(
+    url: str, questions: list[str], levels: list[int], total: int, warmup: int, headers: dict[str, str]
+) -> list[Level]:
     """Warm the server up, then measure each concurrency level in turn."""
     await run_level(url, questions, 1, warmup, headers)
     return [await run_level(url, questions, c, total, headers) for c in levels]
@@ -124,7 +139,9 @@ def main() -> None:
     """Measure and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="benchmark this running server instead of starting one")
-    parser.add_argument("--requests", type=int, default=200, help="requests per concurrency level (default 200)")
+    parser.add_argument(
+        "--requests", type=int, default=200, help="requests per concurrency level (default 200)"
+    )
     parser.add_argument("--concurrency", default="1,8,32", help="comma-separated levels (default 1,8,32)")
     parser.add_argument("--warmup", type=int, default=20, help="requests sent before measuring (default 20)")
     parser.add_argument("--questions", type=Path, default=REPO / "evals" / "seed_questions.jsonl")
@@ -134,9 +151,14 @@ def main() -> None:
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
     if args.requests < 1 or not levels or min(levels) < 1:
         parser.error("--requests and every --concurrency level must be at least 1")
-    questions = [json.loads(line)["question"]
-                 for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
-    headers = {"Authorization": f"Bearer {os.environ['RAG_API_KEY']}"} if os.environ.get("RAG_API_KEY") else {}
+    questions = [
+        json.loads(line)["question"]
+        for line in args.questions.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    headers = (
+        {"Authorization": f"Bearer {os.environ['RAG_API_KEY']}"} if os.environ.get("RAG_API_KEY") else {}
+    )
 
     def run(url: str) -> list[Level]:
         return asyncio.run(measure(url, questions, levels, args.requests, args.warmup, headers))
@@ -150,14 +172,18 @@ def main() -> None:
 
     cores = os.cpu_count()
     load = os.getloadavg()[0]
-    print(f"Machine: {platform.processor() or platform.machine()}, {cores} cores (load average {load:.1f} at the "
-          f"end), Python {platform.python_version()}; "
-          f"POST /api/ask (extractive), {len(questions)} seed questions in turn, {args.requests} requests per level, "
-          f"httpx async client on loopback\n")
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, {cores} cores (load average {load:.1f} at the "
+        f"end), Python {platform.python_version()}; "
+        f"POST /api/ask (extractive), {len(questions)} seed questions in turn, {args.requests} requests per level, "
+        f"httpx async client on loopback\n"
+    )
     print("| concurrency | requests | errors | requests/s | p50 | p99 |\n|---|---|---|---|---|---|")
     for level in results:
-        print(f"| {level.concurrency} | {level.requests} | {level.errors} | {level.rps:.1f} | "
-              f"{statistics.median(level.latencies_ms):.0f} ms | {np.percentile(level.latencies_ms, 99):.0f} ms |")
+        print(
+            f"| {level.concurrency} | {level.requests} | {level.errors} | {level.rps:.1f} | "
+            f"{statistics.median(level.latencies_ms):.0f} ms | {np.percentile(level.latencies_ms, 99):.0f} ms |"
+        )
     if any(level.errors for level in results):
         sys.exit(1)
 

@@ -24,7 +24,6 @@ from rag.settings import Settings
 REPO = Path(__file__).resolve().parents[1]
 
 
-
 def main() -> None:
     """Measure and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -35,7 +34,9 @@ def main() -> None:
     started = time.perf_counter()
     embedder = Embedder()
     load_s = time.perf_counter() - started
-    questions = [json.loads(line)["question"] for line in args.questions.read_text(encoding="utf-8").splitlines()]
+    questions = [
+        json.loads(line)["question"] for line in args.questions.read_text(encoding="utf-8").splitlines()
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(_env_file=None, index_dir=Path(tmp), corpus_dir=REPO / "corpus")
         pipeline = Pipeline(settings, embedder=embedder)
@@ -62,10 +63,14 @@ def main() -> None:
                 timings["search (hybrid)"].append((t2 - t1) * 1000)
                 timings["ask (extractive)"].append((t3 - t2) * 1000)
 
-    print(f"Machine: {platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}, "
-          f"Python {platform.python_version()}")
-    print(f"\nSeed corpus: {report.documents} documents, {report.chunks} chunks, "
-          f"{len(pipeline.data.sentence_doc)} sentences\n")
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}, "
+        f"Python {platform.python_version()}"
+    )
+    print(
+        f"\nSeed corpus: {report.documents} documents, {report.chunks} chunks, "
+        f"{len(pipeline.data.sentence_doc)} sentences\n"
+    )
     print("| step | time |\n|---|---|")
     print(f"| load embedding model | {load_s:.2f} s |")
     print(f"| build index from scratch (embed chunks + sentences, save) | {build_s:.2f} s |")
@@ -74,8 +79,10 @@ def main() -> None:
     print(f"\n{n} queries ({len(questions)} questions x {args.rounds} rounds), in process, model loaded:\n")
     print("| operation | p50 | p95 | mean |\n|---|---|---|---|")
     for name, values in timings.items():
-        print(f"| {name} | {statistics.median(values):.1f} ms | {np.percentile(values, 95):.1f} ms | "
-              f"{statistics.fmean(values):.1f} ms |")
+        print(
+            f"| {name} | {statistics.median(values):.1f} ms | {np.percentile(values, 95):.1f} ms | "
+            f"{statistics.fmean(values):.1f} ms |"
+        )
 
 
 if __name__ == "__main__":

@@ -14,9 +14,44 @@ from rag.types import Chunk, Document
 CHUNKER_VERSION = 2
 
 _ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "inc", "ltd", "co", "corp",
-    "no", "fig", "al", "u.s", "u.k", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
-    "nov", "dec", "approx", "dept", "est", "mt", "ft",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "sr",
+    "jr",
+    "st",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "no",
+    "fig",
+    "al",
+    "u.s",
+    "u.k",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "approx",
+    "dept",
+    "est",
+    "mt",
+    "ft",
 }
 # A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace, or at a blank line.
 _BOUNDARY = re.compile(r"[.!?。！？]+(?:[\"'”’)\]]|[ \t][”’])*(?=\s)|\n\s*\n|\n(?=\s*[-•*|])")
@@ -29,7 +64,7 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     start = 0
     for match in _BOUNDARY.finditer(text):
         end = match.end()
-        token = text[max(start, match.start() - 12): match.end()]
+        token = text[max(start, match.start() - 12) : match.end()]
         word = _WORD_BEFORE.search(token.rstrip("\"'”’)]"))
         if word and match.group().startswith(".") and len(match.group().rstrip("\"'”’)]")) == 1:
             candidate = word.group(1).lower()
@@ -64,8 +99,16 @@ def chunk_document(doc: Document, chunk_size: int = 600, overlap: int = 1) -> li
         while j < len(sentences) and (j == i or sentences[j][1] - sentences[i][0] <= chunk_size):
             j += 1
         start, end = sentences[i][0], sentences[j - 1][1]
-        chunks.append(Chunk(doc_id=doc.doc_id, title=doc.title, start=start, end=end, text=doc.text[start:end],
-                            sentences=tuple(sentences[i:j])))
+        chunks.append(
+            Chunk(
+                doc_id=doc.doc_id,
+                title=doc.title,
+                start=start,
+                end=end,
+                text=doc.text[start:end],
+                sentences=tuple(sentences[i:j]),
+            )
+        )
         if j >= len(sentences):
             break
         i = max(i + 1, j - overlap)

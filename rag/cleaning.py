@@ -7,10 +7,13 @@ import re
 
 # Block-level tags mark paragraph breaks; every other tag is dropped. Tolerates the spaced-out, broken tags
 # that scraped news text carries: "< p >", "< / P >", "<A= https://... target=_ blank>".
-_BLOCK_TAG = re.compile(r"<\s*/?\s*(?:p|br|div|li|ul|ol|h[1-6]|tr|table|section|article|blockquote)\b[^<>]{0,300}>",
-                        re.IGNORECASE)
+_BLOCK_TAG = re.compile(
+    r"<\s*/?\s*(?:p|br|div|li|ul|ol|h[1-6]|tr|table|section|article|blockquote)\b[^<>]{0,300}>", re.IGNORECASE
+)
 # A link opened but never closed on its line is a dangling category/"read more" link: drop it and its text.
-_DANGLING_LINK = re.compile(r"<\s*a\b[^<>]{0,500}>(?![^\n]*<\s*/\s*a\s*>)[^\n<]{0,80}$", re.IGNORECASE | re.MULTILINE)
+_DANGLING_LINK = re.compile(
+    r"<\s*a\b[^<>]{0,500}>(?![^\n]*<\s*/\s*a\s*>)[^\n<]{0,80}$", re.IGNORECASE | re.MULTILINE
+)
 _ANY_TAG = re.compile(r"<\s*/?\s*[A-Za-z][^<>]{0,500}>")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -33,18 +33,16 @@ console = Console()
 err = Console(stderr=True)
 
 IndexOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--index",
         "-i",
         help="Index name under RAG_INDEX_DIR (default: RAG_INDEX_NAME, i.e. 'seed', the seed corpus).",
     ),
 ]
-TopKOpt = Annotated[
-    Optional[int], typer.Option("--top-k", "-k", min=1, max=100, help="Passages to retrieve.")
-]
+TopKOpt = Annotated[int | None, typer.Option("--top-k", "-k", min=1, max=100, help="Passages to retrieve.")]
 ModeOpt = Annotated[
-    Optional[AnswerMode], typer.Option("--mode", "-m", help="Answer mode (default RAG_ANSWER_MODE).")
+    AnswerMode | None, typer.Option("--mode", "-m", help="Answer mode (default RAG_ANSWER_MODE).")
 ]
 
 
@@ -56,7 +54,7 @@ def settings_for(index: str | None, **overrides: object) -> Settings:
     return Settings(**values)
 
 
-def make_pipeline(settings: Settings):  # noqa: ANN201 - imported lazily to keep --help fast
+def make_pipeline(settings: Settings):
     """The Pipeline for these settings (loads the embedding model)."""
     from rag.pipeline import Pipeline
 
@@ -86,7 +84,7 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show in
 @app.command()
 def index(
     paths: Annotated[
-        Optional[list[Path]],
+        list[Path] | None,
         typer.Argument(help="Files or folders (default: what the index was built from, or RAG_CORPUS_DIR)."),
     ] = None,
     index: IndexOpt = None,
@@ -118,7 +116,7 @@ def index(
     )
 
 
-def _print_answer(answer, as_json: bool) -> None:  # noqa: ANN001
+def _print_answer(answer, as_json: bool) -> None:
     if as_json:
         print(json.dumps(answer.model_dump(), ensure_ascii=False))
         return
@@ -192,21 +190,21 @@ def chat(index: IndexOpt = None, top_k: TopKOpt = None, mode: ModeOpt = None) ->
 @app.command("eval")
 def eval_(
     questions: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Argument(
             help="Question set (.jsonl): id, question, answers (empty list = unanswerable), evidence.",
             show_default=False,
         ),
     ] = None,
     out: Annotated[
-        Optional[Path], typer.Option("--out", "-o", help="Write per-question answers here (.jsonl).")
+        Path | None, typer.Option("--out", "-o", help="Write per-question answers here (.jsonl).")
     ] = None,
     report: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--report", "-r", help="Write a report folder: summary.md, metrics.json and PNG plots."),
     ] = None,
     beir: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--beir",
             help="Score retrieval on a BEIR dataset folder "
@@ -215,7 +213,7 @@ def eval_(
         ),
     ] = None,
     split: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--split",
             help="BEIR qrels split to score (default test); for a "
@@ -224,7 +222,7 @@ def eval_(
         ),
     ] = None,
     run: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--run", help="With --beir: write the ranking as a TREC run file (qid Q0 docid rank score tag)."
         ),
@@ -233,7 +231,7 @@ def eval_(
         int, typer.Option("--depth", min=1, max=1000, help="With --beir: documents ranked per query.")
     ] = 100,
     compare: Annotated[
-        Optional[tuple[Path, Path]],
+        tuple[Path, Path] | None,
         typer.Option(
             "--compare",
             help="Print two runs' metrics.json (or report folders) side by side: --compare A.json B.json.",
@@ -244,7 +242,7 @@ def eval_(
     top_k: TopKOpt = None,
     mode: ModeOpt = None,
     claims: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--claims",
             help="Score answerability on the SciFact claims "
@@ -340,7 +338,7 @@ def eval_(
 @app.command("train-answerability")
 def train_answerability(
     source: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(
             "--questions",
             "-q",
@@ -380,10 +378,8 @@ def train_answerability(
 @app.command()
 def serve(
     index: IndexOpt = None,
-    host: Annotated[
-        Optional[str], typer.Option(help="Address to bind (default RAG_HOST, 127.0.0.1).")
-    ] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (default RAG_PORT, 8000).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default RAG_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default RAG_PORT, 8000).")] = None,
 ) -> None:
     """Serve the HTTP API (and the chat page) with uvicorn."""
     from rag.api.server import serve as run_server

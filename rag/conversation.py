@@ -16,12 +16,18 @@ _ANAPHORA = re.compile(rf"\b(?:{_PRONOUN})\b", re.IGNORECASE)
 _WEAK_ANAPHORA = re.compile(rf"\b(?:{_WEAK})\b", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 # "and in europe?", "what about lazada?", "how about 2019?", "same for alicloud?"
-_ELLIPSIS = re.compile(r"^\s*(?:and|but|also|what about|how about|and what about|same for|ok and|so)\b[\s,]*(.*?)"
-                       r"[\s?.!]*$", re.IGNORECASE)
+_ELLIPSIS = re.compile(
+    r"^\s*(?:and|but|also|what about|how about|and what about|same for|ok and|so)\b[\s,]*(.*?)"
+    r"[\s?.!]*$",
+    re.IGNORECASE,
+)
 # "what is X", "who is X", "tell me about X", "what does X do": X is what later pronouns point at.
-_FOCUS = re.compile(r"^\s*(?:(?:ok|so|and|hey)[\s,]+)*(?:what|who|which)(?:'s| is| are| was| were)\s+(?:an?\s+|the\s+)?"
-                    r"(?P<a>.+?)[\s?.!]*$|^\s*(?:tell me|explain|talk) (?:me )?about\s+(?:the\s+)?(?P<b>.+?)[\s?.!]*$|"
-                    r"^\s*what (?:does|do|did)\s+(?P<c>.+?)\s+do\b", re.IGNORECASE)
+_FOCUS = re.compile(
+    r"^\s*(?:(?:ok|so|and|hey)[\s,]+)*(?:what|who|which)(?:'s| is| are| was| were)\s+(?:an?\s+|the\s+)?"
+    r"(?P<a>.+?)[\s?.!]*$|^\s*(?:tell me|explain|talk) (?:me )?about\s+(?:the\s+)?(?P<b>.+?)[\s?.!]*$|"
+    r"^\s*what (?:does|do|did)\s+(?P<c>.+?)\s+do\b",
+    re.IGNORECASE,
+)
 _SUBJECT_PRONOUN = re.compile(r"\b(?:it|they|he|she|the company|the firm|the platform)\b", re.IGNORECASE)
 _OBJECT_PRONOUN = re.compile(r"\b(?:it|them|him|her|this|that)\b(?!')", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"\b(?:its|their|his|her)\b", re.IGNORECASE)
@@ -45,8 +51,12 @@ def user_turns(history: Sequence[Turn] | None) -> list[str]:
 def is_follow_up(question: str) -> bool:
     """True when the question leans on earlier turns (a pronoun, an ellipsis, or too few words to stand alone)."""
     words = len(_WORD.findall(question))
-    return (bool(_ANAPHORA.search(question)) or bool(_ELLIPSIS.match(question)) or words < 4
-            or (words <= SHORT_WORDS and bool(_WEAK_ANAPHORA.search(question))))
+    return (
+        bool(_ANAPHORA.search(question))
+        or bool(_ELLIPSIS.match(question))
+        or words < 4
+        or (words <= SHORT_WORDS and bool(_WEAK_ANAPHORA.search(question)))
+    )
 
 
 def focus(question: str) -> str | None:
@@ -62,8 +72,12 @@ def _standalone(previous: str, question: str) -> str:
     """`question` made self-contained using the (already standalone) previous question."""
     tail = question.strip()
     ellipsis = _ELLIPSIS.match(tail)
-    if ellipsis and ellipsis.group(1) and len(_WORD.findall(ellipsis.group(1))) <= 5 \
-            and not _ANAPHORA.search(ellipsis.group(1)):
+    if (
+        ellipsis
+        and ellipsis.group(1)
+        and len(_WORD.findall(ellipsis.group(1))) <= 5
+        and not _ANAPHORA.search(ellipsis.group(1))
+    ):
         return f"{previous.rstrip(' ?.!')} {ellipsis.group(1)}?"
     subject = focus(previous)
     if subject and _ANAPHORA.search(tail):

@@ -104,9 +104,17 @@ def _read_markdown(data: bytes, name: str) -> tuple[str, str]:
     return text, title
 
 
-def load_bytes(name: str, data: bytes, *, doc_id: str | None = None, title: str | None = None,
-               source: str = "", metadata: dict[str, str] | None = None,
-               limits: ParseLimits | None = None, cancel: threading.Event | None = None) -> Document:
+def load_bytes(
+    name: str,
+    data: bytes,
+    *,
+    doc_id: str | None = None,
+    title: str | None = None,
+    source: str = "",
+    metadata: dict[str, str] | None = None,
+    limits: ParseLimits | None = None,
+    cancel: threading.Event | None = None,
+) -> Document:
     """Turn a file's bytes into a cleaned Document; raises UnsupportedFile or UnreadableFile.
 
     HTML and PDF are parsed in a child process under `limits` (default: the settings' defaults); a file over a
@@ -131,8 +139,13 @@ def load_bytes(name: str, data: bytes, *, doc_id: str | None = None, title: str 
         raise UnreadableFile(f"{name}: contains no text")
     meta = dict(metadata or {})
     final_title = title or meta.get("title") or found_title or _first_line_title(text) or Path(name).stem
-    return Document(doc_id=doc_id or derive_doc_id(_stem(name)), title=final_title.strip(), text=text,
-                    source=source or name, metadata=meta)
+    return Document(
+        doc_id=doc_id or derive_doc_id(_stem(name)),
+        title=final_title.strip(),
+        text=text,
+        source=source or name,
+        metadata=meta,
+    )
 
 
 def load_text(text: str, title: str, doc_id: str | None = None, source: str = "") -> Document:
@@ -140,8 +153,12 @@ def load_text(text: str, title: str, doc_id: str | None = None, source: str = ""
     cleaned = clean_text(check_text(text, "the text"))
     if not cleaned:
         raise UnreadableFile("the document contains no text")
-    return Document(doc_id=doc_id or derive_doc_id(title.strip() or "Untitled"), title=title.strip() or "Untitled",
-                    text=cleaned, source=source or "text")
+    return Document(
+        doc_id=doc_id or derive_doc_id(title.strip() or "Untitled"),
+        title=title.strip() or "Untitled",
+        text=cleaned,
+        source=source or "text",
+    )
 
 
 def _folder_metadata(folder: Path) -> dict[str, dict[str, str]]:
@@ -167,7 +184,11 @@ def iter_files(paths: list[Path]) -> list[tuple[Path, Path]]:
         elif path.is_dir():
             for file in sorted(path.rglob("*")):
                 rel = file.relative_to(path)
-                if file.is_file() and not any(p.startswith(".") for p in rel.parts) and file.name != METADATA_FILE:
+                if (
+                    file.is_file()
+                    and not any(p.startswith(".") for p in rel.parts)
+                    and file.name != METADATA_FILE
+                ):
                     found.append((path, file))
     return found
 
@@ -183,8 +204,14 @@ def load_paths(paths: list[Path], limits: ParseLimits | None = None) -> LoadResu
             metadata_cache[root] = _folder_metadata(root)
         meta = metadata_cache[root].get(rel, {})
         try:
-            doc = load_bytes(rel, file.read_bytes(), source=str(file.resolve()), metadata=meta,
-                             doc_id=meta.get("doc_id"), limits=limits)
+            doc = load_bytes(
+                rel,
+                file.read_bytes(),
+                source=str(file.resolve()),
+                metadata=meta,
+                doc_id=meta.get("doc_id"),
+                limits=limits,
+            )
         except (UnsupportedFile, UnreadableFile) as exc:
             result.failures.append((str(file), str(exc).split(": ", 1)[-1]))
             continue
@@ -196,6 +223,8 @@ def load_paths(paths: list[Path], limits: ParseLimits | None = None) -> LoadResu
             doc_id, n = f"{doc.doc_id}-{n}", n + 1
         seen.add(doc_id)
         if doc_id != doc.doc_id:
-            doc = Document(doc_id=doc_id, title=doc.title, text=doc.text, source=doc.source, metadata=doc.metadata)
+            doc = Document(
+                doc_id=doc_id, title=doc.title, text=doc.text, source=doc.source, metadata=doc.metadata
+            )
         result.documents.append(doc)
     return result

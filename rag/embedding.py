@@ -31,7 +31,9 @@ class Embedder:
     def __init__(self, model_path: str | None = None, batch_size: int = 32) -> None:
         path = model_path or default_model_path()
         if not Path(path).is_dir():
-            raise ModelUnavailable(f"RAG_MODEL_PATH={path!r} is not a local model folder (no downloads are made)")
+            raise ModelUnavailable(
+                f"RAG_MODEL_PATH={path!r} is not a local model folder (no downloads are made)"
+            )
         try:
             import torch
             from sentence_transformers import SentenceTransformer
@@ -42,15 +44,18 @@ class Embedder:
 
             torch.set_num_threads(max(1, torch.get_num_threads()))
             self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
-        except Exception as exc:  # any load failure becomes one clear line naming the setting
+        except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear line naming the setting
             raise ModelUnavailable(
                 f"cannot load the embedding model from RAG_MODEL_PATH={path!r}: {exc.__class__.__name__}: "
                 f"{str(exc).splitlines()[0] if str(exc) else ''}"
             ) from None
         self.model_path = path
         self.batch_size = batch_size
-        self.dimension = int(self._model.get_embedding_dimension() if hasattr(
-            self._model, "get_embedding_dimension") else self._model.get_sentence_embedding_dimension())
+        self.dimension = int(
+            self._model.get_embedding_dimension()
+            if hasattr(self._model, "get_embedding_dimension")
+            else self._model.get_sentence_embedding_dimension()
+        )
         self.model_id = "all-MiniLM-L6-v2" if model_path is None else str(Path(path).resolve())
         self._lock = threading.Lock()
 
@@ -59,8 +64,13 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._lock:
-            vectors = self._model.encode(texts, batch_size=self.batch_size, show_progress_bar=progress,
-                                         convert_to_numpy=True, normalize_embeddings=True)
+            vectors = self._model.encode(
+                texts,
+                batch_size=self.batch_size,
+                show_progress_bar=progress,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:

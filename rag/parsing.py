@@ -18,25 +18,44 @@ from rag.errors import UnreadableFile
 if TYPE_CHECKING:
     from rag.settings import Settings
 
-_HTML_BLOCKS = "h1, h2, h3, h4, h5, h6, p, li, ul, ol, td, tr, table, pre, blockquote, div, section, article, br"
+_HTML_BLOCKS = (
+    "h1, h2, h3, h4, h5, h6, p, li, ul, ol, td, tr, table, pre, blockquote, div, section, article, br"
+)
 _DROPPED = ("script", "style", "noscript", "nav", "footer", "header", "aside", "form", "iframe", "svg")
 # Elements that never have children (or whose nesting the parser bounds itself): they add no depth.
-_FLAT = frozenset(re.findall(r"\w+", """
+_FLAT = frozenset(
+    re.findall(
+        r"\w+",
+        """
     area base br col embed hr img input link meta param source track wbr keygen basefont bgsound frame
-    colgroup rb rt rp rtc html head body"""))
+    colgroup rb rt rp rtc html head body""",
+    )
+)
 _RAW_TEXT = frozenset(re.findall(r"\w+", "script style textarea title xmp iframe noembed noframes plaintext"))
 # A tag runs to the next '>' or '<' (linear however broken the markup); quoted '>' in attributes are rare.
 _MARKUP = re.compile(r"<(?:(/?)([A-Za-z][A-Za-z0-9:_-]*)([^<>]*)>?|!--)")
-_SPECIAL = frozenset(re.findall(r"\w+", """
+_SPECIAL = frozenset(
+    re.findall(
+        r"\w+",
+        """
     address applet area article aside base basefont bgsound blockquote body br button caption center col colgroup
     dd details dir div dl dt embed fieldset figcaption figure footer form frame frameset h1 h2 h3 h4 h5 h6 head
     header hgroup hr html iframe img input keygen li link listing main marquee menu meta nav noembed noframes
     noscript object ol p param plaintext pre script search section select source style summary table tbody td
-    template textarea tfoot th thead title tr track ul wbr xmp"""))
-_BUTTON_SCOPE = frozenset(re.findall(r"\w+", "applet caption html table td th marquee object template button"))
-_CLOSES_P = frozenset(re.findall(r"\w+", """
+    template textarea tfoot th thead title tr track ul wbr xmp""",
+    )
+)
+_BUTTON_SCOPE = frozenset(
+    re.findall(r"\w+", "applet caption html table td th marquee object template button")
+)
+_CLOSES_P = frozenset(
+    re.findall(
+        r"\w+",
+        """
     address article aside blockquote center details dialog dir div dl fieldset figcaption figure footer form h1 h2
-    h3 h4 h5 h6 header hgroup hr listing main menu nav ol p pre search section summary table ul li dd dt"""))
+    h3 h4 h5 h6 header hgroup hr listing main menu nav ol p pre search section summary table ul li dd dt""",
+    )
+)
 # Start tags whose open predecessor the parser closes first: tag -> (names it closes, names that stop the search).
 _IMPLIED_END: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "li": (frozenset({"li"}), _SPECIAL - {"address", "div", "p", "li"}),
@@ -51,12 +70,18 @@ _IMPLIED_END: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "option": (frozenset({"option"}), frozenset({"select", "datalist", "optgroup", "html"})),
     "optgroup": (frozenset({"optgroup", "option"}), frozenset({"select", "html"})),
 }
-_INLINE_HTML_CHARS = 64 * 1024  # smaller HTML skips the child process: its parse, bounded by the checks, is short
+_INLINE_HTML_CHARS = (
+    64 * 1024
+)  # smaller HTML skips the child process: its parse, bounded by the checks, is short
 _CANCEL_POLL = 0.1  # seconds between checks of the cancel event while a child parses
 _SEARCH = 64  # open elements looked through for an implied end (bounds the scan's cost per tag)
-_SETTING = {"max_html_depth": "max_html_depth", "max_html_elements": "max_html_elements",
-            "max_pdf_pages": "max_pdf_pages", "max_pdf_decompressed_bytes": "max_pdf_decompressed_bytes",
-            "timeout": "parse_timeout"}
+_SETTING = {
+    "max_html_depth": "max_html_depth",
+    "max_html_elements": "max_html_elements",
+    "max_pdf_pages": "max_pdf_pages",
+    "max_pdf_decompressed_bytes": "max_pdf_decompressed_bytes",
+    "timeout": "parse_timeout",
+}
 
 
 class DocumentOverLimit(UnreadableFile):
@@ -121,8 +146,9 @@ def check_html_structure(text: str, name: str, limits: ParseLimits) -> None:
             continue
         elements += 1
         if elements > limits.max_html_elements:
-            raise DocumentOverLimit(f"{name}: has more than {limits.max_html_elements:,} HTML elements "
-                                    "(RAG_MAX_HTML_ELEMENTS)")
+            raise DocumentOverLimit(
+                f"{name}: has more than {limits.max_html_elements:,} HTML elements (RAG_MAX_HTML_ELEMENTS)"
+            )
         if tag in _RAW_TEXT:  # text up to the end tag is not markup
             end = _find_end(text, tag, pos)
             pos = len(text) if end < 0 else end
@@ -136,12 +162,14 @@ def check_html_structure(text: str, name: str, limits: ParseLimits) -> None:
         stack.append(tag)
         open_names[tag] += 1
         if len(stack) > limits.max_html_depth:
-            raise DocumentOverLimit(f"{name}: HTML elements nest more than {limits.max_html_depth:,} deep "
-                                    "(RAG_MAX_HTML_DEPTH)")
+            raise DocumentOverLimit(
+                f"{name}: HTML elements nest more than {limits.max_html_depth:,} deep (RAG_MAX_HTML_DEPTH)"
+            )
 
 
-def _close_implied(stack: list[str], closes: frozenset[str], stops: frozenset[str],
-                   pop_to: Callable[[int], None]) -> None:
+def _close_implied(
+    stack: list[str], closes: frozenset[str], stops: frozenset[str], pop_to: Callable[[int], None]
+) -> None:
     """Pop the innermost open element named in `closes` (and all above it), unless one in `stops` comes first."""
     for index in range(len(stack) - 1, max(-1, len(stack) - 1 - _SEARCH), -1):
         if stack[index] in closes:
@@ -188,15 +216,18 @@ def pdf_text(data: bytes, name: str, limits: ParseLimits) -> tuple[str, str]:
         reader = PdfReader(io.BytesIO(data))
         count = len(reader.pages)
         if count > limits.max_pdf_pages:
-            raise DocumentOverLimit(f"{name}: has {count:,} pages; the limit is {limits.max_pdf_pages:,} "
-                                    "(RAG_MAX_PDF_PAGES)")
+            raise DocumentOverLimit(
+                f"{name}: has {count:,} pages; the limit is {limits.max_pdf_pages:,} (RAG_MAX_PDF_PAGES)"
+            )
         pages, inflated = [], 0
         for page in reader.pages:
             contents = page.get_contents()
             inflated += len(contents.get_data()) if contents is not None else 0
             if inflated > limits.max_pdf_decompressed_bytes:
-                raise DocumentOverLimit(f"{name}: its pages decompress to more than "
-                                        f"{limits.max_pdf_decompressed_bytes:,} bytes (RAG_MAX_PDF_DECOMPRESSED_BYTES)")
+                raise DocumentOverLimit(
+                    f"{name}: its pages decompress to more than "
+                    f"{limits.max_pdf_decompressed_bytes:,} bytes (RAG_MAX_PDF_DECOMPRESSED_BYTES)"
+                )
             pages.append(page.extract_text() or "")
         title = str(reader.metadata.title) if reader.metadata is not None and reader.metadata.title else ""
     except (PyPdfError, ValueError, KeyError, TypeError, OSError, AttributeError, RecursionError) as exc:
@@ -232,8 +263,9 @@ def _process_context() -> multiprocessing.context.BaseContext:
     return _context
 
 
-def parse_isolated(kind: str, payload: str | bytes, name: str, limits: ParseLimits,
-                   cancel: threading.Event | None = None) -> tuple[str, str]:
+def parse_isolated(
+    kind: str, payload: str | bytes, name: str, limits: ParseLimits, cancel: threading.Event | None = None
+) -> tuple[str, str]:
     """(text, title) of an HTML (`kind` "html", payload str) or PDF ("pdf", bytes) document, parsed in a child
     process: the serving threads keep their CPU and GIL, and a parse over `limits.timeout` is killed (413).
     Setting `cancel` (e.g. when the client disconnects) kills it too and raises ParseCancelled.
@@ -245,8 +277,9 @@ def parse_isolated(kind: str, payload: str | bytes, name: str, limits: ParseLimi
         return html_text(payload, name, limits)
     ctx = _process_context()
     receiver, sender = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_child, args=(sender, kind, payload, name, limits), daemon=True,
-                          name=f"rag-parse-{kind}")
+    process = ctx.Process(
+        target=_child, args=(sender, kind, payload, name, limits), daemon=True, name=f"rag-parse-{kind}"
+    )
     process.start()
     sender.close()
     deadline = time.monotonic() + limits.timeout
@@ -255,8 +288,9 @@ def parse_isolated(kind: str, payload: str | bytes, name: str, limits: ParseLimi
             if cancel is not None and cancel.is_set():
                 raise ParseCancelled(f"{name}: parsing cancelled")
             if time.monotonic() >= deadline:
-                raise DocumentOverLimit(f"{name}: took longer than {limits.timeout:g} s to parse "
-                                        "(RAG_PARSE_TIMEOUT)")
+                raise DocumentOverLimit(
+                    f"{name}: took longer than {limits.timeout:g} s to parse (RAG_PARSE_TIMEOUT)"
+                )
         try:
             status, first, second = receiver.recv()
         except (EOFError, OSError):

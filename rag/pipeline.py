@@ -52,15 +52,23 @@ class Pipeline:
     def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None) -> None:
         self.settings = settings or Settings()
         self.embedder = embedder or Embedder(self.settings.model_path, self.settings.embed_batch_size)
-        self.retriever = HybridRetriever(self.embedder, candidates=self.settings.candidates,
-                                         rrf_k=self.settings.rrf_k, dense_weight=self.settings.dense_weight,
-                                         bm25_weight=self.settings.bm25_weight, fusion=self.settings.fusion)
+        self.retriever = HybridRetriever(
+            self.embedder,
+            candidates=self.settings.candidates,
+            rrf_k=self.settings.rrf_k,
+            dense_weight=self.settings.dense_weight,
+            bm25_weight=self.settings.bm25_weight,
+            fusion=self.settings.fusion,
+        )
         model = AnswerabilityModel.load(self.settings.answerability_model or MODEL_PATH)
         self.responder = Responder(
             Answerability(model, self.settings.answer_threshold, self.settings.related_threshold),
             ExtractiveAnswerer(self.settings.max_answer_sentences),
-            GenerativeAnswerer(make_llm(self.settings), prompt_chars=self.settings.llm_prompt_chars),  # loads nothing
-            self.embedder)
+            GenerativeAnswerer(
+                make_llm(self.settings), prompt_chars=self.settings.llm_prompt_chars
+            ),  # loads nothing
+            self.embedder,
+        )
         self._data: IndexData | None = None
         self._write_lock = threading.Lock()
         self.reload()
@@ -115,31 +123,56 @@ class Pipeline:
 
     def _base(self, rebuild: bool) -> tuple[IndexData, bool]:
         data = self._data
-        if data is not None and not rebuild and (not self._compatible(data) or data.chunking != self.chunking):
-            log.warning("index %r was built with other model or chunking settings: rebuilding it", self.index_name)
+        if (
+            data is not None
+            and not rebuild
+            and (not self._compatible(data) or data.chunking != self.chunking)
+        ):
+            log.warning(
+                "index %r was built with other model or chunking settings: rebuilding it", self.index_name
+            )
             rebuild = True
         if data is None or rebuild:
             return IndexData.empty(self.embedder.model_id, self.embedder.dimension, self.chunking), rebuild
         return data, False
 
-    def _commit(self, upsert: list[Document], remove: list[str], *, rebuild: bool = False,
-                roots: list[str] | None = None, progress: bool | IndexProgress = False,
-                embed_sentences: bool = True) -> tuple[UpdateStats, bool]:
+    def _commit(
+        self,
+        upsert: list[Document],
+        remove: list[str],
+        *,
+        rebuild: bool = False,
+        roots: list[str] | None = None,
+        progress: bool | IndexProgress = False,
+        embed_sentences: bool = True,
+    ) -> tuple[UpdateStats, bool]:
         embed = self.embedder.embed
         if not isinstance(progress, bool):  # an IndexProgress: embed in batches and tell it after each
             embed, progress = reporting_embed(embed, progress, max(64, self.embedder.batch_size)), False
         with self._write_lock:
             base, rebuilt = self._base(rebuild)
-            new, stats = base.update(upsert=upsert, remove=remove, embed=embed, roots=roots,
-                                     progress=progress, embed_sentences=embed_sentences)
+            new, stats = base.update(
+                upsert=upsert,
+                remove=remove,
+                embed=embed,
+                roots=roots,
+                progress=progress,
+                embed_sentences=embed_sentences,
+            )
             if stats.modified or rebuilt or self._data is None or new.roots != base.roots:
                 new.save(self.path)
                 self._data = new
             return stats, rebuilt
 
     # ---- writing -------------------------------------------------------------------------------------
-    def index(self, paths: Sequence[Path] = (), *, rebuild: bool = False,
-              progress: bool | IndexProgress = False, embed_sentences: bool = True) -> IndexReport:
+    def index(
+        self,
+        paths: Sequence[Path] = (),
+        *,
+        rebuild: bool = False,
+        progress: bool | IndexProgress = False,
+        embed_sentences: bool = True,
+    ) -> IndexReport:
         """Sync the index with the files under `paths` (default: the paths it was built from, or the corpus).
 
         New and changed files are embedded; files gone from those paths are removed; unchanged ones cost nothing.
@@ -162,7 +195,9 @@ class Pipeline:
             reporter.read(len(loaded.documents), len(loaded.failures))
         if not loaded.documents:
             detail = f" ({len(loaded.failures)} unreadable)" if loaded.failures else ""
-            raise InvalidInput(f"no readable documents under {', '.join(map(str, roots))}{detail}; index left as it was")
+            raise InvalidInput(
+                f"no readable documents under {', '.join(map(str, roots))}{detail}; index left as it was"
+            )
         resolved = [str(r.resolve()) for r in roots]
         current = self._data
         stale: list[str] = []
@@ -170,19 +205,38 @@ class Pipeline:
             found = {d.doc_id for d in loaded.documents}
             failed = {str(Path(f).resolve()) for f, _ in loaded.failures}
             for doc_id, record in current.records.items():
-                under = any(record.source == r or record.source.startswith(r.rstrip("/") + "/") for r in resolved)
+                under = any(
+                    record.source == r or record.source.startswith(r.rstrip("/") + "/") for r in resolved
+                )
                 if under and doc_id not in found and record.source not in failed:
                     stale.append(doc_id)
-        stats, rebuilt = self._commit(loaded.documents, stale, rebuild=rebuild, roots=resolved,
-                                      progress=progress, embed_sentences=embed_sentences)
+        stats, rebuilt = self._commit(
+            loaded.documents,
+            stale,
+            rebuild=rebuild,
+            roots=resolved,
+            progress=progress,
+            embed_sentences=embed_sentences,
+        )
         data = self.data
-        return IndexReport(stats=stats, failures=loaded.failures, documents=len(data.documents),
-                           chunks=data.chunk_count, seconds=time.perf_counter() - started, rebuilt=rebuilt)
+        return IndexReport(
+            stats=stats,
+            failures=loaded.failures,
+            documents=len(data.documents),
+            chunks=data.chunk_count,
+            seconds=time.perf_counter() - started,
+            rebuilt=rebuilt,
+        )
 
     def add_file(self, name: str, content: bytes, *, title: str | None = None) -> Document:
         """Index an uploaded file (replacing a document of the same id); raises on unsupported/unreadable files."""
-        doc = load_bytes(name, content, title=title, source=f"upload:{name}",
-                         limits=ParseLimits.from_settings(self.settings))
+        doc = load_bytes(
+            name,
+            content,
+            title=title,
+            source=f"upload:{name}",
+            limits=ParseLimits.from_settings(self.settings),
+        )
         self.add_documents([doc])
         return doc
 
@@ -192,8 +246,9 @@ class Pipeline:
         self.add_documents([doc])
         return doc
 
-    def add_documents(self, docs: list[Document], *, progress: bool = False,
-                      embed_sentences: bool = True) -> UpdateStats:
+    def add_documents(
+        self, docs: list[Document], *, progress: bool = False, embed_sentences: bool = True
+    ) -> UpdateStats:
         """Add or replace documents and persist the index (unchanged documents cost nothing)."""
         return self._commit(docs, [], progress=progress, embed_sentences=embed_sentences)[0]
 
@@ -233,11 +288,15 @@ class Pipeline:
             raise InvalidInput("top_k must be between 1 and 100")
         return k
 
-    def search(self, query: str, top_k: int | None = None, history: Sequence[Turn] | None = None) -> list[Passage]:
+    def search(
+        self, query: str, top_k: int | None = None, history: Sequence[Turn] | None = None
+    ) -> list[Passage]:
         """The best passages for `query` (no answer)."""
         return self.retrieve(query, top_k, history).passages
 
-    def retrieve(self, query: str, top_k: int | None = None, history: Sequence[Turn] | None = None) -> Retrieval:
+    def retrieve(
+        self, query: str, top_k: int | None = None, history: Sequence[Turn] | None = None
+    ) -> Retrieval:
         """The retrieval for `query` (a follow-up is first rewritten from `history`): passages and query vector."""
         query = rewrite(self.check_question(query), history)
         return self._retrieve(self.data, query, self._top_k(top_k))
@@ -251,8 +310,9 @@ class Pipeline:
         with timed("search"):
             return [self.retriever.run(data, q, k, query_vector=v) for q, v in zip(checked, vectors)]
 
-    def assess(self, question: str, history: Sequence[Turn] | None = None,
-               top_k: int | None = None) -> tuple[str, Retrieval, Decision]:
+    def assess(
+        self, question: str, history: Sequence[Turn] | None = None, top_k: int | None = None
+    ) -> tuple[str, Retrieval, Decision]:
         """The standalone question, its retrieval and the answerability decision (with every candidate's
         features and probability): what `ask` decides before composing, for evaluation and training."""
         question = rewrite(self.check_question(question), history)
@@ -276,37 +336,54 @@ class Pipeline:
         with timed("search"):
             return self.retriever.run(data, query, top_k, query_vector=vector)
 
-    def _prepare(self, question: str, history: Sequence[Turn] | None, top_k: int | None,
-                 mode: AnswerMode | str | None) -> tuple[str, str, AnswerMode, IndexData, Retrieval]:
+    def _prepare(
+        self, question: str, history: Sequence[Turn] | None, top_k: int | None, mode: AnswerMode | str | None
+    ) -> tuple[str, str, AnswerMode, IndexData, Retrieval]:
         question = self.check_question(question)
         try:
             mode = AnswerMode(mode or self.settings.answer_mode)
         except ValueError:
-            raise InvalidInput(f"unknown answer mode {mode!r}; use one of: "
-                               f"{', '.join(m.value for m in AnswerMode)}") from None
+            raise InvalidInput(
+                f"unknown answer mode {mode!r}; use one of: {', '.join(m.value for m in AnswerMode)}"
+            ) from None
         data = self.data
         query = rewrite(question, history)
         return question, query, mode, data, self._retrieve(data, query, self._top_k(top_k))
 
-    def ask(self, question: str, history: Sequence[Turn] | None = None, top_k: int | None = None,
-            mode: AnswerMode | str | None = None, *, extra_system: str | None = None,
-            max_tokens: int | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn] | None = None,
+        top_k: int | None = None,
+        mode: AnswerMode | str | None = None,
+        *,
+        extra_system: str | None = None,
+        max_tokens: int | None = None,
+    ) -> Answer:
         """Answer `question` (a follow-up is first rewritten from `history`), citing passages as `[n]`.
 
         Generative mode only: `extra_system` is appended to the grounding rules of the prompt (never replacing
         them) and `max_tokens` lowers the model's limit on new tokens (RAG_MAX_NEW_TOKENS) for this answer.
         """
         answer = None
-        for item in self.ask_stream(question, history, top_k, mode, extra_system=extra_system,
-                                    max_tokens=max_tokens):
+        for item in self.ask_stream(
+            question, history, top_k, mode, extra_system=extra_system, max_tokens=max_tokens
+        ):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
         return answer
 
-    def ask_stream(self, question: str, history: Sequence[Turn] | None = None, top_k: int | None = None,
-                   mode: AnswerMode | str | None = None, *, extra_system: str | None = None,
-                   max_tokens: int | None = None) -> Iterator[str | Answer]:
+    def ask_stream(
+        self,
+        question: str,
+        history: Sequence[Turn] | None = None,
+        top_k: int | None = None,
+        mode: AnswerMode | str | None = None,
+        *,
+        extra_system: str | None = None,
+        max_tokens: int | None = None,
+    ) -> Iterator[str | Answer]:
         """Like `ask` (same options), but yields the answer text in pieces as produced, then the final Answer.
 
         Input is validated before the first piece, so errors surface as exceptions, not mid-stream.
@@ -316,8 +393,9 @@ class Pipeline:
         question, query, mode, data, retrieval = self._prepare(question, history, top_k, mode)
 
         def pieces() -> Iterator[str | Answer]:
-            for item in self.responder.stream(mode, query, retrieval, data, extra_system=extra_system,
-                                              max_tokens=max_tokens):
+            for item in self.responder.stream(
+                mode, query, retrieval, data, extra_system=extra_system, max_tokens=max_tokens
+            ):
                 if isinstance(item, Answer):
                     item.question = question
                     item.standalone_question = query if query != question else None

@@ -44,8 +44,16 @@ def normalized(ranking: Ranking, floor: float | None = None) -> dict[int, float]
 class HybridRetriever:
     """Ranks an index's chunks for a query by fusing dense and BM25 rankings."""
 
-    def __init__(self, embedder: Embedder, *, candidates: int = 100, rrf_k: int = 60, dense_weight: float = 1.0,
-                 bm25_weight: float = 1.0, fusion: FusionMethod | str = FusionMethod.convex) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        *,
+        candidates: int = 100,
+        rrf_k: int = 60,
+        dense_weight: float = 1.0,
+        bm25_weight: float = 1.0,
+        fusion: FusionMethod | str = FusionMethod.convex,
+    ) -> None:
         if candidates < 1 or rrf_k < 1:
             raise ValueError("candidates and rrf_k must be positive")
         if dense_weight < 0 or bm25_weight < 0 or dense_weight + bm25_weight == 0:
@@ -85,15 +93,19 @@ class HybridRetriever:
         total = self.dense_weight + self.bm25_weight
         # A BM25 list shorter than asked for holds every matching chunk: the rest truly score 0, so 0 is the floor.
         full = len(sparse) >= min(self.candidates, chunk_count)
-        parts = ((self.dense_weight / total, normalized(dense)),
-                 (self.bm25_weight / total, normalized(sparse, None if full else 0.0)))
+        parts = (
+            (self.dense_weight / total, normalized(dense)),
+            (self.bm25_weight / total, normalized(sparse, None if full else 0.0)),
+        )
         fused = {}
         for weight, scores in parts:
             for row, score in scores.items():
                 fused[row] = fused.get(row, 0.0) + weight * score
         return fused
 
-    def run(self, data: IndexData, query: str, top_k: int, query_vector: np.ndarray | None = None) -> Retrieval:
+    def run(
+        self, data: IndexData, query: str, top_k: int, query_vector: np.ndarray | None = None
+    ) -> Retrieval:
         """The `top_k` best passages for `query`."""
         if query_vector is None:
             query_vector = self.embedder.embed_query(query)
@@ -108,6 +120,13 @@ class HybridRetriever:
             cosine = dense_scores.get(row)
             if cosine is None:  # outside the dense candidate list: compute it exactly, it is one dot product
                 cosine = float(data.chunk_vectors[row] @ query_vector)
-            passages.append(Passage(chunk=data.chunks[row], score=score, dense_score=cosine,
-                                    bm25_score=bm25_scores.get(row), row=row))
+            passages.append(
+                Passage(
+                    chunk=data.chunks[row],
+                    score=score,
+                    dense_score=cosine,
+                    bm25_score=bm25_scores.get(row),
+                    row=row,
+                )
+            )
         return Retrieval(passages=passages, query_vector=query_vector)

@@ -20,7 +20,9 @@ class AnswerMode(str, Enum):
 class LLMBackend(str, Enum):
     """Where generative answers come from."""
 
-    openai = "openai"  # any OpenAI-compatible chat-completions server: Ollama, vLLM, llama.cpp, LM Studio, OpenAI
+    openai = (
+        "openai"  # any OpenAI-compatible chat-completions server: Ollama, vLLM, llama.cpp, LM Studio, OpenAI
+    )
     local = "local"  # a transformers model run in-process from a GGUF file or model folder
 
 
@@ -45,7 +47,9 @@ class Settings(BaseSettings):
     # Where things live.
     index_dir: Path = Field(Path("index"), description="Folder holding one sub-folder per named index.")
     index_name: str = Field("seed", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="Index to use.")
-    corpus_dir: Path = Field(Path("corpus"), description="Documents indexed by default into the default index.")
+    corpus_dir: Path = Field(
+        Path("corpus"), description="Documents indexed by default into the default index."
+    )
 
     # Embedding.
     model_path: str | None = Field(
@@ -59,13 +63,21 @@ class Settings(BaseSettings):
 
     # Retrieval.
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer component.")
-    candidates: int = Field(1000, ge=10, le=2000, description="Hits taken from each retriever before fusion "
-                            "(1000: best on BEIR SciFact train; costs little with exact search).")
+    candidates: int = Field(
+        1000,
+        ge=10,
+        le=2000,
+        description="Hits taken from each retriever before fusion "
+        "(1000: best on BEIR SciFact train; costs little with exact search).",
+    )
     rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal-rank-fusion constant.")
     dense_weight: float = Field(1.0, ge=0.0, le=10.0)
     bm25_weight: float = Field(1.0, ge=0.0, le=10.0)
-    fusion: FusionMethod = Field(FusionMethod.convex, description="convex = weighted sum of min-max normalised "
-                                 "scores; rrf = weighted reciprocal-rank fusion (uses rrf_k).")
+    fusion: FusionMethod = Field(
+        FusionMethod.convex,
+        description="convex = weighted sum of min-max normalised "
+        "scores; rrf = weighted reciprocal-rank fusion (uses rrf_k).",
+    )
 
     # Answering.
     answer_mode: AnswerMode = AnswerMode.extractive
@@ -76,52 +88,90 @@ class Settings(BaseSettings):
         description="Confidence (0..1) from which a question counts as answered; below it no claim is made.",
     )
     related_threshold: float = Field(
-        0.18, ge=0.0, le=1.0,  # natural set, dev split: off-topic questions reach at most 0.16, others 0.19+
+        0.18,
+        ge=0.0,
+        le=1.0,  # natural set, dev split: off-topic questions reach at most 0.16, others 0.19+
         description="Cosine of question and best passage from which an unanswered question gets related passages "
-                    "(below it: nothing relevant).",
+        "(below it: nothing relevant).",
     )
-    answerability_model: Path | None = Field(None, description="Answerability model (JSON) written by "
-                                             "`rag train-answerability`; empty = the bundled one.")
+    answerability_model: Path | None = Field(
+        None,
+        description="Answerability model (JSON) written by "
+        "`rag train-answerability`; empty = the bundled one.",
+    )
     max_answer_sentences: int = Field(2, ge=1, le=10)
     max_question_chars: int = Field(2000, ge=10, le=100_000)
 
     # Generation (answer_mode=generative).
-    llm_backend: LLMBackend = Field(LLMBackend.local, description="openai = an OpenAI-compatible server; "
-                                    "local = a transformers model from RAG_LOCAL_MODEL_PATH.")
-    llm_base_url: str = Field("http://127.0.0.1:11434/v1", pattern=r"^https?://\S+$",
-                              description="OpenAI-compatible API base URL, up to and including /v1.")
+    llm_backend: LLMBackend = Field(
+        LLMBackend.local,
+        description="openai = an OpenAI-compatible server; "
+        "local = a transformers model from RAG_LOCAL_MODEL_PATH.",
+    )
+    llm_base_url: str = Field(
+        "http://127.0.0.1:11434/v1",
+        pattern=r"^https?://\S+$",
+        description="OpenAI-compatible API base URL, up to and including /v1.",
+    )
     llm_model: str = Field("", description="Model name sent to the server (required for llm_backend=openai).")
     llm_api_key: SecretStr | None = Field(None, description="Bearer key for the server, if it needs one.")
     llm_timeout: float = Field(120.0, gt=0, le=3600, description="Seconds to wait for the server (per read).")
-    llm_retries: int = Field(2, ge=0, le=10, description="Retries on connection errors, timeouts, 429 and 5xx.")
-    local_model_path: str | None = Field(default_factory=_bundled_llm, description="A .gguf file or model "
-                                         "folder for llm_backend=local; default: bundled SmolLM2-135M-Instruct.")
+    llm_retries: int = Field(
+        2, ge=0, le=10, description="Retries on connection errors, timeouts, 429 and 5xx."
+    )
+    local_model_path: str | None = Field(
+        default_factory=_bundled_llm,
+        description="A .gguf file or model "
+        "folder for llm_backend=local; default: bundled SmolLM2-135M-Instruct.",
+    )
     max_new_tokens: int = Field(256, ge=1, le=8192, description="Most tokens a generative answer may have.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy (reproducible).")
-    llm_prompt_chars: int = Field(8000, ge=500, le=1_000_000,
-                                  description="Most passage characters put into the prompt (best passages first).")
+    llm_prompt_chars: int = Field(
+        8000,
+        ge=500,
+        le=1_000_000,
+        description="Most passage characters put into the prompt (best passages first).",
+    )
 
     # HTTP server.
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
-    api_key: SecretStr | None = Field(None, description="When set, /api and /v1 require 'Authorization: Bearer'.")
+    api_key: SecretStr | None = Field(
+        None, description="When set, /api and /v1 require 'Authorization: Bearer'."
+    )
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1)
     allowed_origins: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="Other sites (e.g. https://notes.example.org) whose pages may send "
-        "state-changing requests; the server's own origin always may. Comma-separated in RAG_ALLOWED_ORIGINS.")
+        default_factory=list,
+        description="Other sites (e.g. https://notes.example.org) whose pages may send "
+        "state-changing requests; the server's own origin always may. Comma-separated in RAG_ALLOWED_ORIGINS.",
+    )
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="Host names the server answers besides the bound address, localhost and "
-        "IP literals ('*' = any; guards against DNS rebinding). Comma-separated in RAG_ALLOWED_HOSTS.")
-    login_max_failures: int = Field(5, ge=1, le=10_000, description="Failed logins on the chat page per client "
-                                    "within login_window_seconds before further tries get 429.")
+        default_factory=list,
+        description="Host names the server answers besides the bound address, localhost and "
+        "IP literals ('*' = any; guards against DNS rebinding). Comma-separated in RAG_ALLOWED_HOSTS.",
+    )
+    login_max_failures: int = Field(
+        5,
+        ge=1,
+        le=10_000,
+        description="Failed logins on the chat page per client "
+        "within login_window_seconds before further tries get 429.",
+    )
     login_window_seconds: float = Field(60.0, gt=0, le=86_400, description="Window of the login rate limit.")
 
     # Parsing uploaded and indexed files (runs in a separate process; a file over a limit is refused with 413).
-    max_html_depth: int = Field(512, ge=8, le=100_000, description="Deepest element nesting an HTML file may have.")
-    max_html_elements: int = Field(500_000, ge=100, le=50_000_000, description="Most elements an HTML file may have.")
+    max_html_depth: int = Field(
+        512, ge=8, le=100_000, description="Deepest element nesting an HTML file may have."
+    )
+    max_html_elements: int = Field(
+        500_000, ge=100, le=50_000_000, description="Most elements an HTML file may have."
+    )
     max_pdf_pages: int = Field(2000, ge=1, le=1_000_000, description="Most pages a PDF may have.")
-    max_pdf_decompressed_bytes: int = Field(200 * 1024 * 1024, ge=1024, description="Most bytes a PDF's page "
-                                            "content streams may decompress to, all pages together.")
+    max_pdf_decompressed_bytes: int = Field(
+        200 * 1024 * 1024,
+        ge=1024,
+        description="Most bytes a PDF's page content streams may decompress to, all pages together.",
+    )
     parse_timeout: float = Field(60.0, gt=0, le=3600, description="Seconds one file may take to parse.")
 
     @field_validator("allowed_origins", "allowed_hosts", mode="before")
@@ -140,7 +190,9 @@ class Settings(BaseSettings):
         if self.local_model_path is not None and not self.local_model_path.strip():
             self.local_model_path = _bundled_llm()
         if self.llm_backend is LLMBackend.openai and not self.llm_model.strip():
-            raise ValueError("llm_backend=openai needs llm_model (RAG_LLM_MODEL), the model name the server serves")
+            raise ValueError(
+                "llm_backend=openai needs llm_model (RAG_LLM_MODEL), the model name the server serves"
+            )
         return self
 
     @property

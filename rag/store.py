@@ -48,8 +48,13 @@ def fold_accents(text: str) -> str:
 
 def tokenize(texts: list[str]) -> list[list[str]]:
     """BM25 tokens: accent-folded lower-cased words, English stop words removed, Snowball-stemmed."""
-    return bm25s.tokenize([fold_accents(t) for t in texts], stopwords="en", stemmer=_STEMMER, return_ids=False,
-                          show_progress=False)
+    return bm25s.tokenize(
+        [fold_accents(t) for t in texts],
+        stopwords="en",
+        stemmer=_STEMMER,
+        return_ids=False,
+        show_progress=False,
+    )
 
 
 def content_hash(doc: Document) -> str:
@@ -107,10 +112,22 @@ EmbedFn = Callable[[list[str], bool], np.ndarray]
 class IndexData:
     """An immutable snapshot of one index: documents, chunks, vectors, BM25 and sentence vectors."""
 
-    def __init__(self, *, model_id: str, dimension: int, chunking: ChunkingConfig, roots: list[str],
-                 documents: dict[str, Document], records: dict[str, DocumentRecord], chunks: list[Chunk],
-                 chunk_vectors: np.ndarray, sentence_spans: np.ndarray, sentence_doc: list[str],
-                 sentence_vectors: np.ndarray | None, bm25: bm25s.BM25 | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        model_id: str,
+        dimension: int,
+        chunking: ChunkingConfig,
+        roots: list[str],
+        documents: dict[str, Document],
+        records: dict[str, DocumentRecord],
+        chunks: list[Chunk],
+        chunk_vectors: np.ndarray,
+        sentence_spans: np.ndarray,
+        sentence_doc: list[str],
+        sentence_vectors: np.ndarray | None,
+        bm25: bm25s.BM25 | None = None,
+    ) -> None:
         self.model_id = model_id
         self.dimension = dimension
         self.chunking = chunking
@@ -163,15 +180,32 @@ class IndexData:
 
     # ---- construction --------------------------------------------------------------------------------
     @classmethod
-    def empty(cls, model_id: str, dimension: int, chunking: ChunkingConfig) -> "IndexData":
+    def empty(cls, model_id: str, dimension: int, chunking: ChunkingConfig) -> IndexData:
         """An index with no documents."""
-        return cls(model_id=model_id, dimension=dimension, chunking=chunking, roots=[], documents={}, records={},
-                   chunks=[], chunk_vectors=np.zeros((0, dimension), np.float32),
-                   sentence_spans=np.zeros((0, 2), np.int64), sentence_doc=[],
-                   sentence_vectors=np.zeros((0, dimension), np.float32))
+        return cls(
+            model_id=model_id,
+            dimension=dimension,
+            chunking=chunking,
+            roots=[],
+            documents={},
+            records={},
+            chunks=[],
+            chunk_vectors=np.zeros((0, dimension), np.float32),
+            sentence_spans=np.zeros((0, 2), np.int64),
+            sentence_doc=[],
+            sentence_vectors=np.zeros((0, dimension), np.float32),
+        )
 
-    def update(self, *, upsert: list[Document], remove: list[str], embed: EmbedFn, embed_sentences: bool = True,
-               roots: list[str] | None = None, progress: bool = False) -> tuple["IndexData", UpdateStats]:
+    def update(
+        self,
+        *,
+        upsert: list[Document],
+        remove: list[str],
+        embed: EmbedFn,
+        embed_sentences: bool = True,
+        roots: list[str] | None = None,
+        progress: bool = False,
+    ) -> tuple[IndexData, UpdateStats]:
         """A new snapshot with `upsert` added or replaced and `remove` dropped; only new text is embedded."""
         stats = UpdateStats()
         documents = dict(self.documents)
@@ -187,8 +221,9 @@ class IndexData:
             if old is not None and old.sha256 == digest:
                 stats.unchanged.append(doc.doc_id)
                 if old.source != doc.source or old.metadata != doc.metadata:
-                    records[doc.doc_id] = DocumentRecord(doc.doc_id, doc.title, doc.source, digest, old.chunks,
-                                                         old.chars, dict(doc.metadata))
+                    records[doc.doc_id] = DocumentRecord(
+                        doc.doc_id, doc.title, doc.source, digest, old.chunks, old.chars, dict(doc.metadata)
+                    )
                     documents[doc.doc_id] = doc
                 continue
             (stats.changed if old is not None else stats.added).append(doc.doc_id)
@@ -197,14 +232,19 @@ class IndexData:
         fresh_ids = {d.doc_id for d in fresh}
 
         # Keep rows of documents that are neither removed nor changed.
-        keep_chunk = [i for i, c in enumerate(self.chunks) if c.doc_id in documents and c.doc_id not in fresh_ids]
+        keep_chunk = [
+            i for i, c in enumerate(self.chunks) if c.doc_id in documents and c.doc_id not in fresh_ids
+        ]
         keep_sent = [i for i, d in enumerate(self.sentence_doc) if d in documents and d not in fresh_ids]
         chunks = [self.chunks[i] for i in keep_chunk]
         chunk_vecs = [self.chunk_vectors[keep_chunk]]
         spans = [self.sentence_spans[keep_sent]]
         sent_doc = [self.sentence_doc[i] for i in keep_sent]
-        sent_vecs = [self.sentence_vectors[keep_sent]] if self.sentence_vectors is not None and embed_sentences \
+        sent_vecs = (
+            [self.sentence_vectors[keep_sent]]
+            if self.sentence_vectors is not None and embed_sentences
             else None
+        )
 
         new_chunks: list[Chunk] = []
         new_spans: list[tuple[int, int]] = []
@@ -213,8 +253,15 @@ class IndexData:
         for doc in fresh:
             doc_chunks = chunk_document(doc, self.chunking.chunk_size, self.chunking.chunk_overlap)
             new_chunks.extend(doc_chunks)
-            records[doc.doc_id] = DocumentRecord(doc.doc_id, doc.title, doc.source, content_hash(doc),
-                                                 len(doc_chunks), len(doc.text), dict(doc.metadata))
+            records[doc.doc_id] = DocumentRecord(
+                doc.doc_id,
+                doc.title,
+                doc.source,
+                content_hash(doc),
+                len(doc_chunks),
+                len(doc.text),
+                dict(doc.metadata),
+            )
             seen: set[tuple[int, int]] = set()
             for chunk in doc_chunks:
                 for span in chunk.sentences:
@@ -222,7 +269,7 @@ class IndexData:
                         seen.add(span)
                         new_spans.append(span)
                         new_sent_doc.append(doc.doc_id)
-                        new_sent_text.append(doc.text[span[0]:span[1]])
+                        new_sent_text.append(doc.text[span[0] : span[1]])
         if new_chunks:
             chunk_vecs.append(embed([passage_text(c) for c in new_chunks], progress))
             stats.embedded_chunks = len(new_chunks)
@@ -233,11 +280,17 @@ class IndexData:
         spans.append(np.asarray(new_spans, dtype=np.int64).reshape(-1, 2))
         sent_doc.extend(new_sent_doc)
         data = IndexData(
-            model_id=self.model_id, dimension=self.dimension, chunking=self.chunking,
-            roots=sorted(set(roots if roots is not None else self.roots)), documents=documents, records=records,
-            chunks=chunks, chunk_vectors=_stack(chunk_vecs, self.dimension), sentence_spans=np.concatenate(spans),
-            sentence_doc=sent_doc, sentence_vectors=_stack(sent_vecs, self.dimension) if sent_vecs is not None
-            else None,
+            model_id=self.model_id,
+            dimension=self.dimension,
+            chunking=self.chunking,
+            roots=sorted(set(roots if roots is not None else self.roots)),
+            documents=documents,
+            records=records,
+            chunks=chunks,
+            chunk_vectors=_stack(chunk_vecs, self.dimension),
+            sentence_spans=np.concatenate(spans),
+            sentence_doc=sent_doc,
+            sentence_vectors=_stack(sent_vecs, self.dimension) if sent_vecs is not None else None,
         )
         return data, stats
 
@@ -248,8 +301,11 @@ class IndexData:
             "format": FORMAT_VERSION,
             "model": self.model_id,
             "dimension": self.dimension,
-            "chunking": {"chunk_size": self.chunking.chunk_size, "chunk_overlap": self.chunking.chunk_overlap,
-                         "version": self.chunking.version},
+            "chunking": {
+                "chunk_size": self.chunking.chunk_size,
+                "chunk_overlap": self.chunking.chunk_overlap,
+                "version": self.chunking.version,
+            },
             "roots": self.roots,
             "chunks": len(self.chunks),
             "sentences": len(self.sentence_doc),
@@ -283,13 +339,26 @@ class IndexData:
 
     def _write_files(self, folder: Path) -> None:
         with open(folder / "documents.jsonl", "w", encoding="utf-8") as fh:
-            for doc in self.documents.values():
-                fh.write(json.dumps({"doc_id": doc.doc_id, "title": doc.title, "text": doc.text,
-                                     "source": doc.source, "metadata": doc.metadata}, ensure_ascii=False) + "\n")
+            fh.writelines(
+                json.dumps(
+                    {
+                        "doc_id": doc.doc_id,
+                        "title": doc.title,
+                        "text": doc.text,
+                        "source": doc.source,
+                        "metadata": doc.metadata,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+                for doc in self.documents.values()
+            )
         with open(folder / "chunks.jsonl", "w", encoding="utf-8") as fh:
-            for c in self.chunks:
-                fh.write(json.dumps({"doc_id": c.doc_id, "start": c.start, "end": c.end,
-                                     "sentences": c.sentences}) + "\n")
+            fh.writelines(
+                json.dumps({"doc_id": c.doc_id, "start": c.start, "end": c.end, "sentences": c.sentences})
+                + "\n"
+                for c in self.chunks
+            )
         faiss.write_index(self.faiss, str(folder / "faiss.index"))
         np.save(folder / "sentence_spans.npy", self.sentence_spans)
         with open(folder / "sentence_doc.json", "w", encoding="utf-8") as fh:
@@ -307,12 +376,14 @@ class IndexData:
                     os.fsync(fh.fileno())
 
     @classmethod
-    def load(cls, path: Path) -> "IndexData":
+    def load(cls, path: Path) -> IndexData:
         """Load the current version of the index at `path`; raises IndexUnavailable with the reason."""
         name = path.name
         pointer = path / "CURRENT"
         if not pointer.is_file():
-            raise IndexUnavailable(f"no index named {name!r} in {path.parent}/; build it with: rag index --index {name}")
+            raise IndexUnavailable(
+                f"no index named {name!r} in {path.parent}/; build it with: rag index --index {name}"
+            )
         try:
             folder = path / pointer.read_text(encoding="utf-8").strip()
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -322,42 +393,69 @@ class IndexData:
             with open(folder / "documents.jsonl", encoding="utf-8") as fh:
                 for line in fh:
                     row = json.loads(line)
-                    documents[row["doc_id"]] = Document(row["doc_id"], row["title"], row["text"], row["source"],
-                                                        row.get("metadata") or {})
+                    documents[row["doc_id"]] = Document(
+                        row["doc_id"], row["title"], row["text"], row["source"], row.get("metadata") or {}
+                    )
             chunks: list[Chunk] = []
             with open(folder / "chunks.jsonl", encoding="utf-8") as fh:
                 for line in fh:
                     row = json.loads(line)
                     doc = documents[row["doc_id"]]
-                    chunks.append(Chunk(doc.doc_id, doc.title, row["start"], row["end"],
-                                        doc.text[row["start"]:row["end"]],
-                                        tuple(tuple(s) for s in row["sentences"])))
+                    chunks.append(
+                        Chunk(
+                            doc.doc_id,
+                            doc.title,
+                            row["start"],
+                            row["end"],
+                            doc.text[row["start"] : row["end"]],
+                            tuple(tuple(s) for s in row["sentences"]),
+                        )
+                    )
             index = faiss.read_index(str(folder / "faiss.index"))
-            vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros(
-                (0, manifest["dimension"]), np.float32)
+            vectors = (
+                index.reconstruct_n(0, index.ntotal)
+                if index.ntotal
+                else np.zeros((0, manifest["dimension"]), np.float32)
+            )
             spans = np.load(folder / "sentence_spans.npy")
             sentence_doc = json.loads((folder / "sentence_doc.json").read_text(encoding="utf-8"))
             sent_file = folder / "sentence_vectors.npy"
             sentence_vectors = np.load(sent_file) if sent_file.is_file() else None
-            bm25 = (bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
-                    if chunks and (folder / "bm25").exists() else None)
+            bm25 = (
+                bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
+                if chunks and (folder / "bm25").exists()
+                else None
+            )
             records = {d: DocumentRecord(**r) for d, r in manifest["documents"].items()}
-            if len(chunks) != index.ntotal or index.d != manifest["dimension"] or len(spans) != len(sentence_doc):
+            if (
+                len(chunks) != index.ntotal
+                or index.d != manifest["dimension"]
+                or len(spans) != len(sentence_doc)
+            ):
                 raise ValueError("row counts or dimension disagree between files")
             if sentence_vectors is not None and len(sentence_vectors) != len(spans):
                 raise ValueError("sentence vectors and sentence table disagree")
         except IndexUnavailable:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever broke, the index is unusable: one clear line
             raise IndexUnavailable(
                 f"index {name!r} is corrupt or unreadable ({exc.__class__.__name__}: {exc}); "
                 f"rebuild it with: rag index --index {name} --rebuild"
             ) from None
-        return cls(model_id=manifest["model"], dimension=manifest["dimension"],
-                   chunking=ChunkingConfig(**{"version": 0, **manifest["chunking"]}), roots=manifest.get("roots", []),
-                   documents=documents, records=records, chunks=chunks, chunk_vectors=vectors,
-                   sentence_spans=spans.astype(np.int64).reshape(-1, 2), sentence_doc=sentence_doc,
-                   sentence_vectors=sentence_vectors, bm25=bm25)
+        return cls(
+            model_id=manifest["model"],
+            dimension=manifest["dimension"],
+            chunking=ChunkingConfig(**{"version": 0, **manifest["chunking"]}),
+            roots=manifest.get("roots", []),
+            documents=documents,
+            records=records,
+            chunks=chunks,
+            chunk_vectors=vectors,
+            sentence_spans=spans.astype(np.int64).reshape(-1, 2),
+            sentence_doc=sentence_doc,
+            sentence_vectors=sentence_vectors,
+            bm25=bm25,
+        )
 
 
 def _stack(parts: list[np.ndarray] | None, dimension: int) -> np.ndarray:
@@ -387,5 +485,9 @@ def _fsync_dir(path: Path) -> None:
 
 def _prune(path: Path, keep: str) -> None:
     for child in path.iterdir():
-        if child.is_dir() and child.name != keep and (child.name.startswith("v-") or child.name.startswith(".tmp-")):
+        if (
+            child.is_dir()
+            and child.name != keep
+            and (child.name.startswith("v-") or child.name.startswith(".tmp-"))
+        ):
             shutil.rmtree(child, ignore_errors=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -60,7 +59,9 @@ class Citation(BaseModel):
     score: float = Field(description="Support score of the quoted sentence for the question (0..1).")
     quote: str = Field("", description="The quoted sentence itself: document.text[start:end].")
     passage_start: int = Field(0, description="Offset of `text` in the document's cleaned text.")
-    supported: bool = Field(True, description="False when verification found the cited passage does not support it.")
+    supported: bool = Field(
+        True, description="False when verification found the cited passage does not support it."
+    )
 
 
 class Answer(BaseModel):
@@ -73,17 +74,33 @@ class Answer(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     latency_ms: float = 0.0
     mode: str = "extractive"
-    notice: str | None = Field(None, description="Anything the reader should know, e.g. a fallback that happened.")
+    notice: str | None = Field(
+        None, description="Anything the reader should know, e.g. a fallback that happened."
+    )
     outcome: Literal["answered", "related", "none"] = Field(
-        "answered", description="answered: a claim with citations; related: the documents do not state it, but "
-        "`related` lists passages on the subject (no claim is made); none: nothing relevant was found.")
-    confidence: float = Field(0.0, description="Calibrated probability (0..1) that the question is answered by "
-                              "the cited sentence.")
-    related: list[Citation] = Field(default_factory=list, description="When outcome is related: the passages "
-                                    "closest to the question, each with its best sentence as `quote`.")
-    standalone_question: str | None = Field(None, description="A follow-up rewritten from the conversation into "
-                                            "the self-contained question that was answered.")
-    supported_sentences: int | None = Field(None, description="Generative mode: sentences that verification found "
-                                            "supported by their cited passages.")
-    total_sentences: int | None = Field(None, description="Generative mode: sentences making a claim that were "
-                                        "verified (supported or marked [unsupported]).")
+        "answered",
+        description="answered: a claim with citations; related: the documents do not state it, but "
+        "`related` lists passages on the subject (no claim is made); none: nothing relevant was found.",
+    )
+    confidence: float = Field(
+        0.0, description="Calibrated probability (0..1) that the question is answered by the cited sentence."
+    )
+    related: list[Citation] = Field(
+        default_factory=list,
+        description="When outcome is related: the passages "
+        "closest to the question, each with its best sentence as `quote`.",
+    )
+    standalone_question: str | None = Field(
+        None,
+        description="A follow-up rewritten from the conversation into "
+        "the self-contained question that was answered.",
+    )
+    supported_sentences: int | None = Field(
+        None,
+        description="Generative mode: sentences that verification found supported by their cited passages.",
+    )
+    total_sentences: int | None = Field(
+        None,
+        description="Generative mode: sentences making a claim that were "
+        "verified (supported or marked [unsupported]).",
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from rag.chunking import chunk_document, split_sentences
 from rag.documents import load_paths
 from rag.types import Document
@@ -14,7 +16,7 @@ def test_chunks_round_trip_offsets_on_the_seed_corpus() -> None:
         assert chunks
         covered = set()
         for chunk in chunks:
-            assert doc.text[chunk.start:chunk.end] == chunk.text
+            assert doc.text[chunk.start : chunk.end] == chunk.text
             for start, end in chunk.sentences:
                 assert chunk.start <= start < end <= chunk.end
                 covered.add((start, end))
@@ -22,7 +24,7 @@ def test_chunks_round_trip_offsets_on_the_seed_corpus() -> None:
         # Every non-space character of the document lies in some chunk: nothing is dropped.
         inside = [False] * len(doc.text)
         for chunk in chunks:
-            inside[chunk.start:chunk.end] = [True] * (chunk.end - chunk.start)
+            inside[chunk.start : chunk.end] = [True] * (chunk.end - chunk.start)
         assert all(inside[i] for i, ch in enumerate(doc.text) if not ch.isspace())
 
 
@@ -30,7 +32,7 @@ def test_neighbouring_chunks_share_the_overlap_sentence() -> None:
     doc = Document("d", "T", " ".join(f"Sentence number {i} is here." for i in range(40)))
     chunks = chunk_document(doc, chunk_size=120, overlap=1)
     assert len(chunks) > 3
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in itertools.pairwise(chunks):
         assert a.sentences[-1] == b.sentences[0]
         assert len(a.text) <= 120 or len(a.sentences) == 1
 
@@ -38,8 +40,11 @@ def test_neighbouring_chunks_share_the_overlap_sentence() -> None:
 def test_splitter_respects_abbreviations_and_closing_quotes() -> None:
     text = "Mr. Smith met Dr. Lee in the U.S. on Monday. He said “we are building a team. ” Then he left."
     parts = [text[s:e] for s, e in split_sentences(text)]
-    assert parts == ["Mr. Smith met Dr. Lee in the U.S. on Monday.", "He said “we are building a team. ”",
-                     "Then he left."]
+    assert parts == [
+        "Mr. Smith met Dr. Lee in the U.S. on Monday.",
+        "He said “we are building a team. ”",
+        "Then he left.",
+    ]
 
 
 def test_a_huge_sentence_is_split_not_dropped() -> None:

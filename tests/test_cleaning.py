@@ -8,9 +8,22 @@ from rag.cleaning import clean_text
 from rag.documents import load_paths
 from tests.conftest import CORPUS
 
-DEBRIS = ["< p >", "< / P >", "<A=", "target=_", "Global Tech", "Leave a Reply",
-          "Your email address will not be published", "Required fields are marked", "Related reading",
-          "ISSEY MIYAKE", "Beijing Fashion Week", "Harden Vol.4", "Shanghai Stock Index", "Written by"]
+DEBRIS = [
+    "< p >",
+    "< / P >",
+    "<A=",
+    "target=_",
+    "Global Tech",
+    "Leave a Reply",
+    "Your email address will not be published",
+    "Required fields are marked",
+    "Related reading",
+    "ISSEY MIYAKE",
+    "Beijing Fashion Week",
+    "Harden Vol.4",
+    "Shanghai Stock Index",
+    "Written by",
+]
 
 
 @pytest.fixture(scope="module")

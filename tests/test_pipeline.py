@@ -47,7 +47,9 @@ def test_stream_pieces_add_up_to_the_answer(seed_pipeline: Pipeline) -> None:
     assert "".join(items[:-1]) == final.answer and len(items) > 3
 
 
-def test_an_empty_corpus_is_refused_and_the_index_is_kept(writable_pipeline: Pipeline, tmp_path: Path) -> None:
+def test_an_empty_corpus_is_refused_and_the_index_is_kept(
+    writable_pipeline: Pipeline, tmp_path: Path
+) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     chunks = writable_pipeline.data.chunk_count
@@ -65,8 +67,9 @@ def test_an_empty_corpus_is_refused_and_the_index_is_kept(writable_pipeline: Pip
 def test_upload_ask_and_delete(writable_pipeline: Pipeline) -> None:
     question = "How many pumps does the reactor have?"
     assert writable_pipeline.ask(question).abstained
-    doc = writable_pipeline.add_file("reactor.pdf", make_pdf(["The reactor at Dunmore has 42 cooling pumps.",
-                                                              "It was built in 1999."]))
+    doc = writable_pipeline.add_file(
+        "reactor.pdf", make_pdf(["The reactor at Dunmore has 42 cooling pumps.", "It was built in 1999."])
+    )
     answer = writable_pipeline.ask(question)
     assert not answer.abstained and answer.citations[0].doc_id == doc.doc_id and "42" in answer.answer
     writable_pipeline.delete_document(doc.doc_id)

@@ -36,7 +36,10 @@ def test_fusion_combines_keyword_and_semantic_hits(seed_pipeline: Pipeline) -> N
     paraphrase = "counterfeit goods complaint from fashion trade groups"
     dense_rows = [row for row, _ in retriever.dense(data, retriever.embedder.embed_query(paraphrase), 3)]
     assert data.chunks[dense_rows[0]].doc_id == "2016-counterfeit-notorious-markets-dispute"
-    assert retriever.run(data, paraphrase, 3).passages[0].chunk.doc_id == "2016-counterfeit-notorious-markets-dispute"
+    assert (
+        retriever.run(data, paraphrase, 3).passages[0].chunk.doc_id
+        == "2016-counterfeit-notorious-markets-dispute"
+    )
 
 
 def test_a_query_of_only_stop_words_still_returns_dense_hits(seed_pipeline: Pipeline) -> None:

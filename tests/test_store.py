@@ -32,7 +32,7 @@ def _consistent(data: IndexData) -> None:
     assert data.faiss.ntotal == len(data.chunks) == len(data.chunk_vectors)
     assert set(data.sentence_doc) == set(data.documents) == {c.doc_id for c in data.chunks}
     for chunk in data.chunks:
-        assert data.documents[chunk.doc_id].text[chunk.start:chunk.end] == chunk.text
+        assert data.documents[chunk.doc_id].text[chunk.start : chunk.end] == chunk.text
 
 
 def test_reindexing_embeds_only_what_changed(pipeline: Pipeline, corpus_copy: Path) -> None:
@@ -45,8 +45,10 @@ def test_reindexing_embeds_only_what_changed(pipeline: Pipeline, corpus_copy: Pa
     assert len(again.stats.unchanged) == 5 and not again.stats.modified
 
     target = corpus_copy / "2021-12-alibaba-investor-day-overseas.txt"
-    target.write_text(target.read_text(encoding="utf-8") + "\n\nAlibaba opened a new data centre in Dubai.",
-                      encoding="utf-8")
+    target.write_text(
+        target.read_text(encoding="utf-8") + "\n\nAlibaba opened a new data centre in Dubai.",
+        encoding="utf-8",
+    )
     changed = pipeline.index([corpus_copy])
     assert changed.stats.changed == ["2021-12-alibaba-investor-day-overseas"]
     expected = pipeline.data.records["2021-12-alibaba-investor-day-overseas"].chunks
@@ -73,12 +75,15 @@ def test_saved_vectors_round_trip(pipeline: Pipeline, corpus_copy: Path) -> None
     assert [c.chunk_id for c in loaded.chunks] == [c.chunk_id for c in pipeline.data.chunks]
 
 
-def test_a_failed_save_leaves_the_previous_index_intact(pipeline: Pipeline, corpus_copy: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_save_leaves_the_previous_index_intact(
+    pipeline: Pipeline, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pipeline.index([corpus_copy])
     before = (pipeline.path / "CURRENT").read_text()
     chunks_before = pipeline.data.chunk_count
-    (corpus_copy / "extra.txt").write_text("The Hangzhou office has a rooftop garden with 300 trees.", "utf-8")
+    (corpus_copy / "extra.txt").write_text(
+        "The Hangzhou office has a rooftop garden with 300 trees.", "utf-8"
+    )
 
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
@@ -97,8 +102,9 @@ def test_a_failed_save_leaves_the_previous_index_intact(pipeline: Pipeline, corp
     assert pipeline.index([corpus_copy]).stats.added == ["extra"]
 
 
-def test_a_killed_build_leaves_the_previous_index_loadable(pipeline: Pipeline, corpus_copy: Path,
-                                                           tmp_path: Path) -> None:
+def test_a_killed_build_leaves_the_previous_index_loadable(
+    pipeline: Pipeline, corpus_copy: Path, tmp_path: Path
+) -> None:
     import signal
     import subprocess
     import sys
@@ -109,7 +115,9 @@ def test_a_killed_build_leaves_the_previous_index_loadable(pipeline: Pipeline, c
     big = tmp_path / "big"
     big.mkdir()
     for i in range(60):
-        (big / f"doc{i}.txt").write_text(" ".join(f"Fact {i}-{j} about topic {j}." for j in range(150)), "utf-8")
+        (big / f"doc{i}.txt").write_text(
+            " ".join(f"Fact {i}-{j} about topic {j}." for j in range(150)), "utf-8"
+        )
     script = (
         "import sys; from pathlib import Path; from rag.pipeline import Pipeline; from rag.settings import Settings;"
         f"p = Pipeline(Settings(_env_file=None, index_dir=Path({str(pipeline.path.parent)!r}), index_name='t'));"
@@ -136,8 +144,9 @@ def test_corrupt_or_missing_index_is_a_clear_error(pipeline: Pipeline, corpus_co
         IndexData.load(pipeline.path)
 
 
-def test_an_index_built_with_another_model_is_refused_then_rebuilt(pipeline: Pipeline, corpus_copy: Path,
-                                                                   embedder: Embedder) -> None:
+def test_an_index_built_with_another_model_is_refused_then_rebuilt(
+    pipeline: Pipeline, corpus_copy: Path, embedder: Embedder
+) -> None:
     pipeline.index([corpus_copy])
     version = pipeline.path / (pipeline.path / "CURRENT").read_text().strip()
     manifest = json.loads((version / "manifest.json").read_text())

@@ -27,8 +27,16 @@ class GradioGuard:
       with Retry-After until the oldest failure leaves the window; a successful login clears its count.
     """
 
-    def __init__(self, app: ASGIApp, *, api_names: Iterable[str], fn_indexes: Iterable[int],
-                 max_failures: int, window: float, limit_logins: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        api_names: Iterable[str],
+        fn_indexes: Iterable[int],
+        max_failures: int,
+        window: float,
+        limit_logins: bool,
+    ) -> None:
         self.app = app
         self.api_names = frozenset(api_names)
         self.fn_indexes = frozenset(fn_indexes)
@@ -76,8 +84,12 @@ class GradioGuard:
             recent.popleft()
         if recent is not None and len(recent) >= self.max_failures:
             retry = max(1, math.ceil(recent[0] + self.window - now))
-            await _json(send, 429, f"too many failed logins from this address; try again in {retry} s",
-                        [(b"retry-after", str(retry).encode())])
+            await _json(
+                send,
+                429,
+                f"too many failed logins from this address; try again in {retry} s",
+                [(b"retry-after", str(retry).encode())],
+            )
             return
         status: list[int] = []
 
@@ -130,9 +142,19 @@ def _replay(body: bytes, original: Receive) -> Receive:
     return receive
 
 
-async def _json(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _json(
+    send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = json.dumps({"detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            *(headers or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -17,7 +17,9 @@ from ui import render
 
 log = logging.getLogger(__name__)
 
-Session = dict[str, Any]  # {"messages": chat messages shown, "turns": plain history, "answers": {index: Answer dump}}
+Session = dict[
+    str, Any
+]  # {"messages": chat messages shown, "turns": plain history, "answers": {index: Answer dump}}
 
 
 @dataclass(frozen=True)
@@ -30,10 +32,14 @@ class Example:
 
 SEED_EXAMPLES: tuple[Example, ...] = (
     Example("How large is the warehouse at Liège airport?", "2020-alibaba-europe-expansion"),
-    Example("Which pop singer hosted the opening concert of Alibaba's Singles Day event?",
-            "2016-singles-day-goes-global"),
-    Example("Who is the head of the American Apparel and Footwear Association?",
-            "2016-counterfeit-notorious-markets-dispute"),
+    Example(
+        "Which pop singer hosted the opening concert of Alibaba's Singles Day event?",
+        "2016-singles-day-goes-global",
+    ),
+    Example(
+        "Who is the head of the American Apparel and Footwear Association?",
+        "2016-counterfeit-notorious-markets-dispute",
+    ),
     Example("Who won the 2018 FIFA World Cup?"),  # not in the documents: shows an abstention
 )
 
@@ -59,15 +65,21 @@ class PageHandlers:
         self.examples = tuple(examples)
 
     # ---- chat ------------------------------------------------------------------------------------------
-    def ask(self, question: str | None, session: Session | None, top_k: float | None,
-            mode: str | None) -> Iterator[tuple[Any, ...]]:
+    def ask(
+        self, question: str | None, session: Session | None, top_k: float | None, mode: str | None
+    ) -> Iterator[tuple[Any, ...]]:
         """Stream the answer to `question` into the chat; outputs: (question box, chat, session, sources, status)."""
         session = session or new_session()
         messages: list[dict[str, str]] = session["messages"]
         question = (question or "").strip()
         if not question:
-            yield (gr.skip(), gr.skip(), session, gr.skip(),
-                   render.message_html("Type a question first.", "error"))
+            yield (
+                gr.skip(),
+                gr.skip(),
+                session,
+                gr.skip(),
+                render.message_html("Type a question first.", "error"),
+            )
             return
         messages.append({"role": "user", "content": render.escape_markdown(question)})
         messages.append({"role": "assistant", "content": render.partial_markdown("")})
@@ -76,8 +88,9 @@ class PageHandlers:
         text = ""
         try:
             k = int(top_k) if top_k is not None else None
-            for piece in self.pipeline.ask_stream(question, history=list(session["turns"]), top_k=k,
-                                                  mode=mode or None):
+            for piece in self.pipeline.ask_stream(
+                question, history=list(session["turns"]), top_k=k, mode=mode or None
+            ):
                 if isinstance(piece, Answer):
                     answer = piece
                 else:
@@ -92,8 +105,9 @@ class PageHandlers:
             yield gr.skip(), list(messages), session, render.sources_html(None), ""
             return
         messages[-1] = {"role": "assistant", "content": render.answer_markdown(answer)}
-        session["turns"].extend([{"role": "user", "content": question},
-                                 {"role": "assistant", "content": answer.answer}])
+        session["turns"].extend(
+            [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+        )
         session["answers"][len(messages) - 1] = answer.model_dump()
         yield gr.skip(), list(messages), session, render.sources_html(answer), ""
 
@@ -125,13 +139,19 @@ class PageHandlers:
             message = user_message(exc, "listing the documents")
             return (render.message_html(message, "error"), gr.skip(), *[gr.skip() for _ in self.examples])
 
-    def upload(self, files: Sequence[str] | str | None,
-               progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+    def upload(
+        self,
+        files: Sequence[str] | str | None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio injects it
+    ) -> tuple[Any, ...]:
         """Index uploaded files at once; outputs: (file box, status, documents table, dropdown, *example buttons)."""
         paths = [files] if isinstance(files, str) else list(files or [])
         if not paths:
-            return (None, render.message_html("Choose one or more files to upload.", "error"),
-                    *self._document_outputs())
+            return (
+                None,
+                render.message_html("Choose one or more files to upload.", "error"),
+                *self._document_outputs(),
+            )
         added: list[str] = []
         failed: list[str] = []
         limit = self.pipeline.settings.max_upload_bytes
@@ -148,7 +168,9 @@ class PageHandlers:
                 failed.append(user_message(exc, f"indexing {name}"))
         lines = []
         if added:
-            lines.append(render.message_html("Indexed: " + "; ".join(added) + ". You can ask about it now.", "ok"))
+            lines.append(
+                render.message_html("Indexed: " + "; ".join(added) + ". You can ask about it now.", "ok")
+            )
         lines.extend(render.message_html(f"Not indexed: {m}", "error") for m in failed)
         return (None, "".join(lines), *self._document_outputs())
 

@@ -34,37 +34,67 @@ def build_page(pipeline: Pipeline, examples: Sequence[Example] = SEED_EXAMPLES) 
         gr.Markdown(INTRO, elem_id="page-header")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
-                chatbot = gr.Chatbot(elem_id="chat", label="Conversation", height=520, latex_delimiters=[],
-                                     feedback_options=None, buttons=[], autoscroll=True,
-                                     placeholder="Ask a question about the indexed documents, "
-                                                 "or click an example below.")
+                chatbot = gr.Chatbot(
+                    elem_id="chat",
+                    label="Conversation",
+                    height=520,
+                    latex_delimiters=[],
+                    feedback_options=None,
+                    buttons=[],
+                    autoscroll=True,
+                    placeholder="Ask a question about the indexed documents, or click an example below.",
+                )
                 with gr.Row():
-                    question = gr.Textbox(elem_id="question", show_label=False, scale=6, lines=1, max_lines=6,
-                                          placeholder="Type a question and press Enter", autofocus=True)
+                    question = gr.Textbox(
+                        elem_id="question",
+                        show_label=False,
+                        scale=6,
+                        lines=1,
+                        max_lines=6,
+                        placeholder="Type a question and press Enter",
+                        autofocus=True,
+                    )
                     ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
                 with gr.Row(elem_classes="example-row"):
-                    example_buttons = [gr.Button(e.question, size="sm", variant="secondary",
-                                                 elem_classes="example") for e in handlers.examples]
+                    example_buttons = [
+                        gr.Button(e.question, size="sm", variant="secondary", elem_classes="example")
+                        for e in handlers.examples
+                    ]
                 status = gr.HTML(elem_id="status")
                 new_chat = gr.Button("New conversation", size="sm", elem_id="new-chat")
             with gr.Column(scale=2, min_width=320):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(render.sources_html(None), elem_id="sources")
                 with gr.Accordion("Settings", open=False, elem_id="settings"):
-                    top_k = gr.Slider(1, 20, value=min(settings.top_k, 20), step=1, elem_id="top-k",
-                                      label="Passages to retrieve (top-k)",
-                                      info="More passages: more context for the answer, a little slower.")
-                    mode = gr.Radio([m.value for m in AnswerMode], value=AnswerMode(settings.answer_mode).value,
-                                    label="Answer mode", elem_id="mode",
-                                    info="extractive quotes sentences verbatim; generative writes an answer "
-                                         "with a local model and checks each sentence against its source.")
+                    top_k = gr.Slider(
+                        1,
+                        20,
+                        value=min(settings.top_k, 20),
+                        step=1,
+                        elem_id="top-k",
+                        label="Passages to retrieve (top-k)",
+                        info="More passages: more context for the answer, a little slower.",
+                    )
+                    mode = gr.Radio(
+                        [m.value for m in AnswerMode],
+                        value=AnswerMode(settings.answer_mode).value,
+                        label="Answer mode",
+                        elem_id="mode",
+                        info="extractive quotes sentences verbatim; generative writes an answer "
+                        "with a local model and checks each sentence against its source.",
+                    )
         with gr.Accordion("Documents: upload, list, remove", open=False, elem_id="documents-panel"):
             with gr.Row():
-                upload = gr.File(label="Upload .txt, .md, .html or .pdf (indexed at once)",
-                                 file_count="multiple", elem_id="upload", scale=3)
+                upload = gr.File(
+                    label="Upload .txt, .md, .html or .pdf (indexed at once)",
+                    file_count="multiple",
+                    elem_id="upload",
+                    scale=3,
+                )
                 with gr.Column(scale=2):
-                    remove_choice = gr.Dropdown(label="Remove a document", choices=[], value=None,
-                                                elem_id="remove-choice")
+                    remove_choice = gr.Dropdown(
+                        label="Remove a document", choices=[], value=None, elem_id="remove-choice"
+                    )
                     with gr.Row():
                         remove = gr.Button("Remove", variant="stop", size="sm", elem_id="remove")
                         reload = gr.Button("Refresh list", size="sm", elem_id="refresh-documents")
@@ -72,8 +102,12 @@ def build_page(pipeline: Pipeline, examples: Sequence[Example] = SEED_EXAMPLES) 
             documents = gr.HTML(elem_id="documents")
 
         ask_outputs = [question, chatbot, session, sources, status]
-        ask_options = {"outputs": ask_outputs, "concurrency_limit": ASK_CONCURRENCY, "show_progress": "minimal",
-                       **private}
+        ask_options = {
+            "outputs": ask_outputs,
+            "concurrency_limit": ASK_CONCURRENCY,
+            "show_progress": "minimal",
+            **private,
+        }
         question.submit(handlers.ask, [question, session, top_k, mode], **ask_options)
         ask.click(handlers.ask, [question, session, top_k, mode], **ask_options)
         for button in example_buttons:
@@ -83,10 +117,12 @@ def build_page(pipeline: Pipeline, examples: Sequence[Example] = SEED_EXAMPLES) 
             event(handlers.clear, None, [chatbot, session, sources, status], **private)
 
         doc_outputs = [documents, remove_choice, *example_buttons]
-        upload.upload(handlers.upload, [upload], [upload, upload_status, *doc_outputs], concurrency_limit=1,
-                      **private)
-        remove.click(handlers.remove, [remove_choice], [upload_status, *doc_outputs], concurrency_limit=1,
-                     **private)
+        upload.upload(
+            handlers.upload, [upload], [upload, upload_status, *doc_outputs], concurrency_limit=1, **private
+        )
+        remove.click(
+            handlers.remove, [remove_choice], [upload_status, *doc_outputs], concurrency_limit=1, **private
+        )
         for event in (page.load, reload.click):
             event(handlers.refresh, None, doc_outputs, **private)
     return page
@@ -110,10 +146,25 @@ def mount_ui(app: FastAPI, pipeline: Pipeline, *, examples: Sequence[Example] = 
             return secrets.compare_digest(password.encode(), key.encode())
 
     gr.mount_gradio_app(
-        app, page, path="/", footer_links=[], run_history=False, ssr_mode=False, mcp_server=False,
-        show_error=False, theme=theme(), css=CSS, max_file_size=settings.max_upload_bytes, auth=auth,
+        app,
+        page,
+        path="/",
+        footer_links=[],
+        run_history=False,
+        ssr_mode=False,
+        mcp_server=False,
+        show_error=False,
+        theme=theme(),
+        css=CSS,
+        max_file_size=settings.max_upload_bytes,
+        auth=auth,
         auth_message="This server requires its API key: enter RAG_API_KEY as the password (any user name).",
     )
-    app.add_middleware(GradioGuard, api_names={fn.api_name for fn in page.fns.values() if fn.api_name},
-                       fn_indexes=set(page.fns), max_failures=settings.login_max_failures,
-                       window=settings.login_window_seconds, limit_logins=auth is not None)
+    app.add_middleware(
+        GradioGuard,
+        api_names={fn.api_name for fn in page.fns.values() if fn.api_name},
+        fn_indexes=set(page.fns),
+        max_failures=settings.login_max_failures,
+        window=settings.login_window_seconds,
+        limit_logins=auth is not None,
+    )

@@ -50,7 +50,7 @@ def _with_markers(text: str, citations: Mapping[int, Citation]) -> str:
     parts: list[str] = []
     last = 0
     for match in MARKER.finditer(text):
-        parts.append(escape_markdown(text[last:match.start()]))
+        parts.append(escape_markdown(text[last : match.start()]))
         n = int(match.group(1))
         parts.append(_marker_html(n, citations.get(n)))
         last = match.end()
@@ -69,23 +69,29 @@ def answer_markdown(answer: Answer | Mapping[str, Any]) -> str:
     lines: list[str] = []
     if answer.abstained and answer.outcome == "related":
         lines.append(f'<span class="abstained related">{NOT_STATED}</span>')
-        lines.append(f"The documents touch on this but do not state it, so I make no claim. The closest "
-                     f"passages ({len(answer.related)}) are listed under Sources.")
+        lines.append(
+            f"The documents touch on this but do not state it, so I make no claim. The closest "
+            f"passages ({len(answer.related)}) are listed under Sources."
+        )
     elif answer.abstained:
         lines.append(f'<span class="abstained">{NOT_FOUND}</span>')
         if answer.answer.strip() and answer.answer.strip() != ABSTAIN_TEXT:
             lines.append(escape_markdown(answer.answer.strip()))
         else:
-            lines.append("I could not find an answer to this in the indexed documents, so I will not guess. "
-                         "Try rephrasing, or upload a document that covers it.")
+            lines.append(
+                "I could not find an answer to this in the indexed documents, so I will not guess. "
+                "Try rephrasing, or upload a document that covers it."
+            )
     else:
         lines.append(_with_markers(answer.answer, {c.n: c for c in answer.citations}))
         lines.append(f'<span class="confidence">confidence {answer.confidence:.0%}</span>')
         unsupported = [c for c in answer.citations if not c.supported]
         if unsupported:
             marks = ", ".join(f"[{c.n}]" for c in unsupported)
-            lines.append(f'<span class="warn">⚠ Not supported by the cited passage: {marks}. '
-                         "Check these sources before relying on them.</span>")
+            lines.append(
+                f'<span class="warn">⚠ Not supported by the cited passage: {marks}. '
+                "Check these sources before relying on them.</span>"
+            )
     if answer.notice:
         lines.append(f'<span class="notice">{escape_markdown(answer.notice)}</span>')
     return "\n\n".join(lines)
@@ -117,7 +123,7 @@ def _highlighted(text: str, span: tuple[int, int] | None, lo: int = 0, hi: int |
     s, e = max(span[0], lo), min(span[1], hi)
     if s >= e:
         return escape_html(text[lo:hi])
-    return (escape_html(text[lo:s]) + "<mark>" + escape_html(text[s:e]) + "</mark>" + escape_html(text[e:hi]))
+    return escape_html(text[lo:s]) + "<mark>" + escape_html(text[s:e]) + "</mark>" + escape_html(text[e:hi])
 
 
 def excerpt_html(citation: Citation, context: int = EXCERPT_CONTEXT) -> str:
@@ -135,9 +141,12 @@ def excerpt_html(citation: Citation, context: int = EXCERPT_CONTEXT) -> str:
 def citation_html(citation: Citation, related: bool = False) -> str:
     """One source card: number, title, score, support badge; expanding it shows the full passage. A `related`
     card is a passage shown for reading, not a citation of a claim."""
-    badge = ("" if citation.supported else
-             '<span class="badge unsupported" title="Verification found the passage does not support this '
-             'sentence">unsupported</span>')
+    badge = (
+        ""
+        if citation.supported
+        else '<span class="badge unsupported" title="Verification found the passage does not support this '
+        'sentence">unsupported</span>'
+    )
     if related:
         badge = '<span class="badge related" title="Close to the question; not cited for any claim">related</span>'
 
@@ -163,15 +172,21 @@ def sources_html(answer: Answer | Mapping[str, Any] | None) -> str:
     answer = _as_answer(answer)
     if answer.outcome == "related" and answer.related:
         cards = "".join(citation_html(c, related=True) for c in answer.related)
-        return (f'<div class="sources-for related">Related passages for “{escape_html(answer.question)}” — '
-                f"they do not state the answer</div>"
-                f'<div class="sources-list">{cards}</div>')
+        return (
+            f'<div class="sources-for related">Related passages for “{escape_html(answer.question)}” — '
+            f"they do not state the answer</div>"
+            f'<div class="sources-list">{cards}</div>'
+        )
     if answer.abstained or not answer.citations:
-        return ('<div class="sources-empty">No sources: nothing in the documents answers '
-                f'“{escape_html(answer.question)}”.</div>')
+        return (
+            '<div class="sources-empty">No sources: nothing in the documents answers '
+            f"“{escape_html(answer.question)}”.</div>"
+        )
     cards = "".join(citation_html(c) for c in sorted(answer.citations, key=lambda c: c.n))
-    return (f'<div class="sources-for">for “{escape_html(answer.question)}”</div>'
-            f'<div class="sources-list">{cards}</div>')
+    return (
+        f'<div class="sources-for">for “{escape_html(answer.question)}”</div>'
+        f'<div class="sources-list">{cards}</div>'
+    )
 
 
 def message_html(text: str, kind: str = "info") -> str:
@@ -191,5 +206,7 @@ def documents_html(records: Iterable[Any]) -> str:
     ]
     if not rows:
         return '<div class="sources-empty">No documents are indexed yet: upload some above.</div>'
-    return ('<table class="documents"><thead><tr><th>Title</th><th>Id</th><th>Chunks</th><th>Characters</th>'
-            f'<th>Source</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+    return (
+        '<table class="documents"><thead><tr><th>Title</th><th>Id</th><th>Chunks</th><th>Characters</th>'
+        f"<th>Source</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )

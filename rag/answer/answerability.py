@@ -86,16 +86,24 @@ class AnswerabilityModel:
 
     def save(self, path: Path) -> None:
         """Write the model as JSON."""
-        body = {k: getattr(self, k) for k in ("features", "mean", "scale", "weights", "bias", "platt", "meta")}
+        body = {
+            k: getattr(self, k) for k in ("features", "mean", "scale", "weights", "bias", "platt", "meta")
+        }
         path.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> AnswerabilityModel:
         """Read a model written by `save`."""
         body = json.loads(path.read_text(encoding="utf-8"))
-        return cls(features=tuple(body["features"]), mean=tuple(body["mean"]), scale=tuple(body["scale"]),
-                   weights=tuple(body["weights"]), bias=float(body["bias"]), platt=tuple(body["platt"]),
-                   meta=body.get("meta", {}))
+        return cls(
+            features=tuple(body["features"]),
+            mean=tuple(body["mean"]),
+            scale=tuple(body["scale"]),
+            weights=tuple(body["weights"]),
+            bias=float(body["bias"]),
+            platt=tuple(body["platt"]),
+            meta=body.get("meta", {}),
+        )
 
 
 _SPACE = re.compile(r"\s+")
@@ -107,13 +115,18 @@ def _window(sentence: ScoredSentence, data: IndexData) -> tuple[str, list[int]]:
     spans = chunk.sentences
     inside = [i for i, (s, e) in enumerate(spans) if s < sentence.end and sentence.start < e] or [0]
     lo, hi = max(0, inside[0] - 1), min(len(spans) - 1, inside[-1] + 1)
-    text = data.documents[chunk.doc_id].text[spans[lo][0]:spans[hi][1]] if spans else chunk.text
+    text = data.documents[chunk.doc_id].text[spans[lo][0] : spans[hi][1]] if spans else chunk.text
     rows = [data.sentence_row(chunk.doc_id, *spans[i]) for i in range(lo, hi + 1)]
     return text, [r for r in rows if r is not None]
 
 
-def candidate_features(question: str, retrieval: Retrieval, scored: list[ScoredSentence], data: IndexData,
-                       limit: int = CANDIDATES) -> list[Candidate]:
+def candidate_features(
+    question: str,
+    retrieval: Retrieval,
+    scored: list[ScoredSentence],
+    data: IndexData,
+    limit: int = CANDIDATES,
+) -> list[Candidate]:
     """Features of the `limit` best-ranked candidate sentences (see FEATURES)."""
     top = scored[:limit]
     if not top:
@@ -126,7 +139,9 @@ def candidate_features(question: str, retrieval: Retrieval, scored: list[ScoredS
     absent = sum(w for t, w in idf.items() if w >= max_idf - 1e-9) / total if q_terms else 0.0
     kind = answer_type(question)
     best_passage = retrieval.passages[0].row if retrieval.passages else -1
-    dense_first = max(retrieval.passages, key=lambda p: p.dense_score or -1.0).row if retrieval.passages else -1
+    dense_first = (
+        max(retrieval.passages, key=lambda p: p.dense_score or -1.0).row if retrieval.passages else -1
+    )
     bm25_first = max(retrieval.passages, key=lambda p: p.bm25_score or 0.0).row if retrieval.passages else -1
     best_semantic = max(s.semantic for s in top)
     out = []
@@ -169,8 +184,9 @@ class Answerability:
         self.answer_threshold = answer_threshold
         self.related_threshold = related_threshold
 
-    def score(self, question: str, retrieval: Retrieval, scored: list[ScoredSentence],
-              data: IndexData) -> tuple[list[Candidate], float]:
+    def score(
+        self, question: str, retrieval: Retrieval, scored: list[ScoredSentence], data: IndexData
+    ) -> tuple[list[Candidate], float]:
         """Candidates with probabilities (best first) and the calibrated question-level confidence."""
         candidates = candidate_features(question, retrieval, scored, data)
         if not candidates:
@@ -178,11 +194,17 @@ class Answerability:
         rows = np.array([[c.features[f] for f in self.model.features] for c in candidates], dtype=np.float64)
         logits = self.model.logits(rows)
         ranked = sorted(
-            (Candidate(c.sentence, c.features, float(1 / (1 + math.exp(-z)))) for c, z in zip(candidates, logits)),
-            key=lambda c: -c.probability)
+            (
+                Candidate(c.sentence, c.features, float(1 / (1 + math.exp(-z))))
+                for c, z in zip(candidates, logits)
+            ),
+            key=lambda c: -c.probability,
+        )
         return ranked, self.model.confidence(float(np.max(logits)))
 
-    def run(self, question: str, retrieval: Retrieval, scored: list[ScoredSentence], data: IndexData) -> Decision:
+    def run(
+        self, question: str, retrieval: Retrieval, scored: list[ScoredSentence], data: IndexData
+    ) -> Decision:
         """Answered when the confidence reaches the answer threshold; else related when the best passage is
         close enough to the question (dense cosine), else nothing."""
         candidates, confidence = self.score(question, retrieval, scored, data)

@@ -13,19 +13,32 @@ from rag.types import Passage
 
 SEMANTIC_WEIGHT = 0.7  # the rest is IDF-weighted lexical overlap with the question's content words
 TYPE_BONUS = 0.05  # ranking boost for a sentence holding the kind of answer asked for (not used to abstain)
-FRAGMENT_WORDS = 8  # a neighbouring "sentence" shorter than this is a fragment and is quoted with its neighbour
+FRAGMENT_WORDS = (
+    8  # a neighbouring "sentence" shorter than this is a fragment and is quoted with its neighbour
+)
 
 _WORD = re.compile(r"\w+")
-_ASKS_NUMBER = re.compile(r"^\W*(?:by )?how (?:many|much|large|big|long|far|fast|high|old|often)\b|"
-                          r"\bwhat (?:share|percentage|proportion|percent|number|amount|size|area)\b", re.IGNORECASE)
+_ASKS_NUMBER = re.compile(
+    r"^\W*(?:by )?how (?:many|much|large|big|long|far|fast|high|old|often)\b|"
+    r"\bwhat (?:share|percentage|proportion|percent|number|amount|size|area)\b",
+    re.IGNORECASE,
+)
 _ASKS_DATE = re.compile(r"\b(?:when|what year|which year|what month|which month|what date)\b", re.IGNORECASE)
 _ASKS_PERSON = re.compile(r"^\W*(?:who|whom|whose)\b", re.IGNORECASE)
-_HAS_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-                         r"forty|fifty|hundred|thousand|million|billion|percent|half|dozen)\b", re.IGNORECASE)
-_HAS_DATE = re.compile(r"\b(?:1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
-                       r"october|november|december)\b", re.IGNORECASE)
-_HAS_NAME = re.compile(r"\b(?!(?:The|A|An|In|On|At|As|But|And|For|Of|To|By|With|From|This|That|It|Its|If|When|"
-                       r"According|Although|However)\b)[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}\b")
+_HAS_NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|thousand|million|billion|percent|half|dozen)\b",
+    re.IGNORECASE,
+)
+_HAS_DATE = re.compile(
+    r"\b(?:1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
+    r"october|november|december)\b",
+    re.IGNORECASE,
+)
+_HAS_NAME = re.compile(
+    r"\b(?!(?:The|A|An|In|On|At|As|But|And|For|Of|To|By|With|From|This|That|It|Its|If|When|"
+    r"According|Although|However)\b)[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}\b"
+)
 
 
 class AnswerType(str, Enum):
@@ -50,7 +63,9 @@ def answer_type(question: str) -> AnswerType:
 
 def holds_type(text: str, kind: AnswerType) -> bool:
     """True when `text` contains something of the asked kind (a number, a date, a personal name)."""
-    pattern = {AnswerType.number: _HAS_NUMBER, AnswerType.date: _HAS_DATE, AnswerType.person: _HAS_NAME}.get(kind)
+    pattern = {AnswerType.number: _HAS_NUMBER, AnswerType.date: _HAS_DATE, AnswerType.person: _HAS_NAME}.get(
+        kind
+    )
     return bool(pattern and pattern.search(text))
 
 
@@ -96,7 +111,9 @@ def _quote_span(doc_text: str, sentences: tuple[tuple[int, int], ...], i: int) -
     return start, end
 
 
-def score_sentences(question: str, retrieval: Retrieval, data: IndexData, embedder: Embedder) -> list[ScoredSentence]:
+def score_sentences(
+    question: str, retrieval: Retrieval, data: IndexData, embedder: Embedder
+) -> list[ScoredSentence]:
     """Every distinct sentence of the retrieved passages, scored against the question, best first."""
     q_tokens = set(tokenize([question])[0])
     kind = answer_type(question)
@@ -116,13 +133,26 @@ def score_sentences(question: str, retrieval: Retrieval, data: IndexData, embedd
     if data.sentence_vectors is not None and all(c[-1] is not None for c in candidates):
         vectors = data.sentence_vectors[[c[-1] for c in candidates]]
     else:
-        vectors = embedder.embed([data.documents[p.chunk.doc_id].text[slice(*p.chunk.sentences[i])]
-                                  for p, _, _, i, _ in candidates])
+        vectors = embedder.embed(
+            [
+                data.documents[p.chunk.doc_id].text[slice(*p.chunk.sentences[i])]
+                for p, _, _, i, _ in candidates
+            ]
+        )
     semantic = vectors @ retrieval.query_vector
     scored = []
     for (passage, start, end, _, _), sem in zip(candidates, semantic):
         text = data.documents[passage.chunk.doc_id].text[start:end]
-        scored.append(ScoredSentence(passage, start, end, text, float(sem), lexical_overlap(q_tokens, text, data),
-                                     holds_type(text, kind)))
+        scored.append(
+            ScoredSentence(
+                passage,
+                start,
+                end,
+                text,
+                float(sem),
+                lexical_overlap(q_tokens, text, data),
+                holds_type(text, kind),
+            )
+        )
     scored.sort(key=lambda x: (-x.rank, x.passage.row, x.start))
     return scored

@@ -44,8 +44,9 @@ def neutralize(text: str) -> str:
     return " ".join(text.split())
 
 
-def build_messages(question: str, passages: Sequence[Passage],
-                   extra_system: str | None = None) -> list[Message]:
+def build_messages(
+    question: str, passages: Sequence[Passage], extra_system: str | None = None
+) -> list[Message]:
     """The chat messages: the rules as the system message; then the passages, one numbered line each, and the
     question as the user message.
 
@@ -53,7 +54,11 @@ def build_messages(question: str, passages: Sequence[Passage],
     rules, after a line saying it cannot override them; it never replaces them.
     """
     lines = [f"[{n}] {neutralize(p.chunk.text)}" for n, p in enumerate(passages, start=1)]
-    user = f"{PASSAGES_HEADER}\n" + "\n".join(lines) + f"\n\nQuestion: {' '.join(_CONTROL.sub(' ', question).split())}"
+    user = (
+        f"{PASSAGES_HEADER}\n"
+        + "\n".join(lines)
+        + f"\n\nQuestion: {' '.join(_CONTROL.sub(' ', question).split())}"
+    )
     system = SYSTEM_PROMPT
     extra = _CONTROL.sub(" ", extra_system or "").strip()
     if extra:
@@ -90,24 +95,43 @@ class GenerativeAnswerer:
             used += size
         return chosen
 
-    def should_abstain(self, question: str, retrieval: Retrieval, data: IndexData, embedder: Embedder) -> bool:
+    def should_abstain(
+        self, question: str, retrieval: Retrieval, data: IndexData, embedder: Embedder
+    ) -> bool:
         """True when no retrieved sentence reaches the abstention threshold (the extractive evidence score)."""
         scored = score_sentences(question, retrieval, data, embedder)
         return not scored or max(s.score for s in scored) < self.threshold
 
-    def run(self, question: str, retrieval: Retrieval, data: IndexData, embedder: Embedder, *,
-            extra_system: str | None = None, max_tokens: int | None = None) -> Answer:
+    def run(
+        self,
+        question: str,
+        retrieval: Retrieval,
+        data: IndexData,
+        embedder: Embedder,
+        *,
+        extra_system: str | None = None,
+        max_tokens: int | None = None,
+    ) -> Answer:
         """The verified answer (generated as a stream, so a model caught in a loop is stopped early)."""
         answer = None
-        for item in self.stream(question, retrieval, data, embedder, extra_system=extra_system,
-                                max_tokens=max_tokens):
+        for item in self.stream(
+            question, retrieval, data, embedder, extra_system=extra_system, max_tokens=max_tokens
+        ):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
         return answer
 
-    def stream(self, question: str, retrieval: Retrieval, data: IndexData, embedder: Embedder, *,
-               extra_system: str | None = None, max_tokens: int | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self,
+        question: str,
+        retrieval: Retrieval,
+        data: IndexData,
+        embedder: Embedder,
+        *,
+        extra_system: str | None = None,
+        max_tokens: int | None = None,
+    ) -> Iterator[str | Answer]:
         """Pieces of the verified answer as the model writes them, then the final Answer.
 
         The pieces concatenate to `Answer.answer`. Markers are held back until their sentence is verified.
@@ -116,16 +140,23 @@ class GenerativeAnswerer:
         """
         if self.threshold is not None and self.should_abstain(question, retrieval, data, embedder):
             yield ABSTAIN_TEXT
-            yield Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, mode="generative",
-                         supported_sentences=0, total_sentences=0)
+            yield Answer(
+                question=question,
+                answer=ABSTAIN_TEXT,
+                abstained=True,
+                mode="generative",
+                supported_sentences=0,
+                total_sentences=0,
+            )
             return
         passages = self.select(retrieval.passages)
         messages = build_messages(question, passages, extra_system)
         composer = AnswerComposer(CitationChecker(passages, data, embedder, question), data)
         yield from self._pieces(question, messages, composer, max_tokens)
 
-    def _pieces(self, question: str, messages: list[Message], composer: AnswerComposer,
-                max_tokens: int | None = None) -> Iterator[str | Answer]:
+    def _pieces(
+        self, question: str, messages: list[Message], composer: AnswerComposer, max_tokens: int | None = None
+    ) -> Iterator[str | Answer]:
         if max_tokens is None:
             tokens = self.llm.stream(messages)
         else:

@@ -29,8 +29,13 @@ class Responder:
     falls back to the extractive one with a notice.
     """
 
-    def __init__(self, answerability: Answerability, extractive: ExtractiveAnswerer, generative: GenerativeAnswerer,
-                 embedder: Embedder) -> None:
+    def __init__(
+        self,
+        answerability: Answerability,
+        extractive: ExtractiveAnswerer,
+        generative: GenerativeAnswerer,
+        embedder: Embedder,
+    ) -> None:
         self.answerability = answerability
         self.extractive = extractive
         self.generative = generative
@@ -41,31 +46,56 @@ class Responder:
         scored = score_sentences(query, retrieval, data, self.embedder)
         return self.answerability.run(query, retrieval, scored, data)
 
-    def answer(self, mode: AnswerMode, query: str, retrieval: Retrieval, data: IndexData, *,
-               extra_system: str | None = None, max_tokens: int | None = None) -> Answer:
+    def answer(
+        self,
+        mode: AnswerMode,
+        query: str,
+        retrieval: Retrieval,
+        data: IndexData,
+        *,
+        extra_system: str | None = None,
+        max_tokens: int | None = None,
+    ) -> Answer:
         """The whole answer in `mode`."""
         answer = None
-        for item in self.stream(mode, query, retrieval, data, extra_system=extra_system, max_tokens=max_tokens):
+        for item in self.stream(
+            mode, query, retrieval, data, extra_system=extra_system, max_tokens=max_tokens
+        ):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
         return answer
 
-    def stream(self, mode: AnswerMode, query: str, retrieval: Retrieval, data: IndexData, *,
-               extra_system: str | None = None, max_tokens: int | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self,
+        mode: AnswerMode,
+        query: str,
+        retrieval: Retrieval,
+        data: IndexData,
+        *,
+        extra_system: str | None = None,
+        max_tokens: int | None = None,
+    ) -> Iterator[str | Answer]:
         """The answer text in pieces as it is produced, then the final Answer (pieces concatenate to its text)."""
         with timed("answer"):
             decision = self.decide(query, retrieval, data)
         if mode is AnswerMode.extractive or decision.outcome is not Outcome.answered:
             with timed("answer"):
-                answer = (self.extractive.run(query, decision, retrieval, data) if mode is AnswerMode.extractive
-                          else not_answered(query, decision, retrieval, data, mode.value))
+                answer = (
+                    self.extractive.run(query, decision, retrieval, data)
+                    if mode is AnswerMode.extractive
+                    else not_answered(query, decision, retrieval, data, mode.value)
+                )
             answer.answer = _truncate(answer.answer, max_tokens)
             yield from (m.group() for m in _PIECE.finditer(answer.answer))
             yield answer
             return
-        stream = timed_iter("generate", self.generative.stream(
-            query, retrieval, data, self.embedder, extra_system=extra_system, max_tokens=max_tokens))
+        stream = timed_iter(
+            "generate",
+            self.generative.stream(
+                query, retrieval, data, self.embedder, extra_system=extra_system, max_tokens=max_tokens
+            ),
+        )
         try:
             first = next(stream)
         except LLMUnavailable as exc:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 
-_MARKER = re.compile(r"\s*\[\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]")  # "[2]", "[1, 3]": only the system places markers
+_MARKER = re.compile(
+    r"\s*\[\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]"
+)  # "[2]", "[1, 3]": only the system places markers
 _QUOTES = "\"'“”‘’«»"
 _SPACE = re.compile(r"\s+")
 _LINES = re.compile(r"\s*\n\s*")
@@ -36,8 +38,13 @@ def _balanced(text: str) -> str:
             text, changed = text[1:].lstrip(), True
         if text and text[-1] in _QUOTES and sum(text.count(q) for q in _QUOTES) % 2:
             text, changed = text[:-1].rstrip(), True
-        if text and len(text) > 1 and text[-2] in _QUOTES and text[-1] in ".!?" and \
-                sum(text.count(q) for q in _QUOTES) % 2:
+        if (
+            text
+            and len(text) > 1
+            and text[-2] in _QUOTES
+            and text[-1] in ".!?"
+            and sum(text.count(q) for q in _QUOTES) % 2
+        ):
             text, changed = text[:-2] + text[-1], True
         if not changed:
             break
@@ -54,7 +61,7 @@ def tidy(text: str) -> str:
         return text
     first = next((i for i, ch in enumerate(text) if ch.isalpha()), None)
     if first is not None and all(not ch.isalnum() for ch in text[:first]):
-        text = text[:first] + text[first].upper() + text[first + 1:]
+        text = text[:first] + text[first].upper() + text[first + 1 :]
     if not _END.search(text.rstrip(_QUOTES)):
         text += "."
     return text

@@ -43,12 +43,22 @@ route except `/api/health` needs `Authorization: Bearer <key>`.
 """
 
 
-def _error(request: Request, status_code: int, detail: object, headers: dict[str, str] | None = None) -> JSONResponse:
+def _error(
+    request: Request, status_code: int, detail: object, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body: dict[str, object] = {"detail": detail}
     if request.url.path.startswith("/v1/"):  # what the openai client reads
         kind = "invalid_request_error" if status_code < 500 else "server_error"
-        message = detail if isinstance(detail, str) else "invalid request: " + "; ".join(
-            f"{'.'.join(map(str, p.get('loc', ())))}: {p.get('msg', '')}" for p in detail if isinstance(p, dict))
+        message = (
+            detail
+            if isinstance(detail, str)
+            else "invalid request: "
+            + "; ".join(
+                f"{'.'.join(map(str, p.get('loc', ())))}: {p.get('msg', '')}"
+                for p in detail
+                if isinstance(p, dict)
+            )
+        )
         body["error"] = {"message": message, "type": kind, "code": status_code}
     return JSONResponse(body, status_code=status_code, headers=headers)
 
@@ -84,8 +94,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and exc.detail == "There was an error parsing the body":  # e.g. not UTF-8
-            return _error(request, 422, [{"type": "json_invalid", "loc": ["body"],
-                                          "msg": "the body is not valid JSON in UTF-8"}])
+            return _error(
+                request,
+                422,
+                [{"type": "json_invalid", "loc": ["body"], "msg": "the body is not valid JSON in UTF-8"}],
+            )
         if isinstance(exc.detail, str) and request.url.path.startswith("/v1/"):
             return _error(request, exc.status_code, exc.detail, getattr(exc, "headers", None))
         return await http_exception_handler(request, exc)
@@ -115,7 +128,9 @@ def create_app(pipeline: Pipeline, settings: Settings | None = None, *, with_ui:
     app.state.pipeline = pipeline
     app.state.settings = settings
     _install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes + routes_documents.MULTIPART_OVERHEAD)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_upload_bytes + routes_documents.MULTIPART_OVERHEAD
+    )
     app.add_middleware(OriginHostGuard, settings=settings)  # foreign Host / cross-site writes first (only the
     # request metrics below wrap it)
     routes_metrics.install_metrics(app, pipeline)  # counts and times every request, refused ones included
@@ -129,7 +144,9 @@ def create_app(pipeline: Pipeline, settings: Settings | None = None, *, with_ui:
     if app.state.ui:
         mount_ui(app, pipeline)
     else:
+
         @app.get("/", include_in_schema=False)
         def root() -> RedirectResponse:
             return RedirectResponse("/docs")
+
     return app

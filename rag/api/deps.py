@@ -11,7 +11,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
-_bearer = HTTPBearer(auto_error=False, description="The key set in RAG_API_KEY, as `Authorization: Bearer <key>`.")
+_bearer = HTTPBearer(
+    auto_error=False, description="The key set in RAG_API_KEY, as `Authorization: Bearer <key>`."
+)
 
 
 def get_pipeline(request: Request) -> Pipeline:

@@ -73,7 +73,9 @@ class OriginHostGuard:
         self.app = app
         self.any_host = "*" in settings.allowed_hosts
         self.host_names = allowed_host_names(settings)
-        self.origins = frozenset(n for n in (_origin_netloc(o) for o in settings.allowed_origins) if n is not None)
+        self.origins = frozenset(
+            n for n in (_origin_netloc(o) for o in settings.allowed_origins) if n is not None
+        )
         self.any_origin = "*" in settings.allowed_origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -84,14 +86,24 @@ class OriginHostGuard:
         host_header = headers.get("host", "")
         host, port = _split_host(host_header)
         if not self._host_ok(host):
-            await _refuse(scope, send, 400, f"the Host header {host_header[:100]!r} is not one this server answers "
-                          "to; add the name to RAG_ALLOWED_HOSTS to use it")
+            await _refuse(
+                scope,
+                send,
+                400,
+                f"the Host header {host_header[:100]!r} is not one this server answers "
+                "to; add the name to RAG_ALLOWED_HOSTS to use it",
+            )
             return
         origin = headers.get("origin")
         writes = scope["type"] == "websocket" or scope.get("method", "GET").upper() not in SAFE_METHODS
         if writes and origin is not None and not self._origin_ok(origin, host, port):
-            await _refuse(scope, send, 403, f"cross-site request refused: origin {origin[:100]!r} may not change "
-                          "anything here; add it to RAG_ALLOWED_ORIGINS to allow it")
+            await _refuse(
+                scope,
+                send,
+                403,
+                f"cross-site request refused: origin {origin[:100]!r} may not change "
+                "anything here; add it to RAG_ALLOWED_ORIGINS to allow it",
+            )
             return
         await self.app(scope, receive, send)
 
@@ -115,6 +127,11 @@ async def _refuse(scope: Scope, send: Send, status: int, detail: str) -> None:
     if scope.get("path", "").startswith("/v1/"):  # what the openai client reads
         payload["error"] = {"message": detail, "type": "invalid_request_error", "code": status}
     body = json.dumps(payload).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -18,8 +18,10 @@ class BodyTooLarge(HTTPException):
 
 def too_large_message(limit: int) -> str:
     """The 413 message for a body limit of `limit` bytes."""
-    return (f"the request body is over the limit of {limit:,} bytes "
-            "(RAG_MAX_UPLOAD_BYTES plus room for the multipart envelope)")
+    return (
+        f"the request body is over the limit of {limit:,} bytes "
+        "(RAG_MAX_UPLOAD_BYTES plus room for the multipart envelope)"
+    )
 
 
 class BodyLimitMiddleware:
@@ -56,7 +58,15 @@ class BodyLimitMiddleware:
 
 async def _reject(send: Send, limit: int) -> None:
     body = json.dumps({"detail": too_large_message(limit)}).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

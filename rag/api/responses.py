@@ -11,7 +11,7 @@ _TEXT = {
     403: "A state-changing request from another site (Origin not the server's own nor in RAG_ALLOWED_ORIGINS).",
     404: "Unknown document id or model.",
     413: "Request body or uploaded file over the size limit (RAG_MAX_UPLOAD_BYTES), or a file over a parsing "
-         "limit (HTML nesting or elements, PDF pages or decompressed size, parse time).",
+    "limit (HTML nesting or elements, PDF pages or decompressed size, parse time).",
     415: "Unsupported file type or request content type.",
     422: "Invalid request: bad body or parameter, empty or over-long question, unreadable file.",
     503: "The index is missing or was built with another model, or the model is unavailable.",

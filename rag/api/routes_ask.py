@@ -37,11 +37,20 @@ def search(body: SearchRequest, pipeline: PipelineDep) -> SearchResponse:
     started = time.perf_counter()
     passages = pipeline.search(body.query, top_k=body.top_k, history=_history(body.history))
     hits = [
-        SearchHit(rank=i, doc_id=p.chunk.doc_id, title=p.chunk.title, chunk_id=p.chunk.chunk_id,
-                  start=p.chunk.start, end=p.chunk.end, text=p.chunk.text, score=float(p.score),
-                  dense_score=None if p.dense_score is None else float(p.dense_score),
-                  bm25_score=None if p.bm25_score is None else float(p.bm25_score))
+        SearchHit(
+            rank=i,
+            doc_id=p.chunk.doc_id,
+            title=p.chunk.title,
+            chunk_id=p.chunk.chunk_id,
+            start=p.chunk.start,
+            end=p.chunk.end,
+            text=p.chunk.text,
+            score=float(p.score),
+            dense_score=None if p.dense_score is None else float(p.dense_score),
+            bm25_score=None if p.bm25_score is None else float(p.bm25_score),
+        )
         for i, p in enumerate(passages, start=1)
     ]
-    return SearchResponse(query=body.query, passages=hits,
-                          latency_ms=round((time.perf_counter() - started) * 1000, 2))
+    return SearchResponse(
+        query=body.query, passages=hits, latency_ms=round((time.perf_counter() - started) * 1000, 2)
+    )

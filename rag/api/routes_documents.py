@@ -30,7 +30,12 @@ router = APIRouter(prefix="/api", tags=["documents"])
 # Room for the multipart envelope around a file of the maximum size.
 MULTIPART_OVERHEAD = 64 * 1024
 _DISCONNECT_POLL = 0.25  # seconds
-_SUFFIX_BY_TYPE = {"text/plain": ".txt", "text/markdown": ".md", "text/html": ".html", "application/pdf": ".pdf"}
+_SUFFIX_BY_TYPE = {
+    "text/plain": ".txt",
+    "text/markdown": ".md",
+    "text/html": ".html",
+    "application/pdf": ".pdf",
+}
 
 
 class PayloadTooLarge(RagError):
@@ -40,8 +45,14 @@ class PayloadTooLarge(RagError):
 
 
 def _info(record: DocumentRecord) -> dict:
-    return {"doc_id": record.doc_id, "title": record.title, "source": record.source, "chunks": record.chunks,
-            "chars": record.chars, "metadata": dict(record.metadata)}
+    return {
+        "doc_id": record.doc_id,
+        "title": record.title,
+        "source": record.source,
+        "chunks": record.chunks,
+        "chars": record.chars,
+        "metadata": dict(record.metadata),
+    }
 
 
 def _added(pipeline: Pipeline, doc: Document, replaced: bool) -> DocumentAdded:
@@ -50,8 +61,15 @@ def _added(pipeline: Pipeline, doc: Document, replaced: bool) -> DocumentAdded:
     except IndexUnavailable:
         record = None
     if record is None:  # deleted again by a concurrent request in the meantime
-        return DocumentAdded(doc_id=doc.doc_id, title=doc.title, source=doc.source, chunks=0, chars=len(doc.text),
-                             metadata=dict(doc.metadata), replaced=replaced)
+        return DocumentAdded(
+            doc_id=doc.doc_id,
+            title=doc.title,
+            source=doc.source,
+            chunks=0,
+            chars=len(doc.text),
+            metadata=dict(doc.metadata),
+            replaced=replaced,
+        )
     return DocumentAdded(**_info(record), replaced=replaced)
 
 
@@ -85,9 +103,16 @@ _UPLOAD_BODY = {
                 "type": "object",
                 "required": ["file"],
                 "properties": {
-                    "file": {"type": "string", "format": "binary",
-                             "description": f"The file: {', '.join(SUPPORTED_SUFFIXES)}."},
-                    "title": {"type": "string", "maxLength": 300, "description": "Title (default: from the file)."},
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": f"The file: {', '.join(SUPPORTED_SUFFIXES)}.",
+                    },
+                    "title": {
+                        "type": "string",
+                        "maxLength": 300,
+                        "description": "Title (default: from the file).",
+                    },
                 },
             }
         },
@@ -100,14 +125,21 @@ _UPLOAD_BODY = {
 def list_documents(pipeline: PipelineDep) -> DocumentList:
     """The indexed documents, sorted by id."""
     records = pipeline.documents()
-    return DocumentList(index=pipeline.index_name, count=len(records),
-                        documents=[DocumentInfo(**_info(r)) for r in records])
+    return DocumentList(
+        index=pipeline.index_name, count=len(records), documents=[DocumentInfo(**_info(r)) for r in records]
+    )
 
 
-@router.post("/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentAdded,
-             responses=errors(401, 403, 413, 415, 422, 503), openapi_extra={"requestBody": _UPLOAD_BODY})
-async def add_document(request: Request, response: Response, pipeline: PipelineDep,
-                       settings: SettingsDep) -> DocumentAdded:
+@router.post(
+    "/documents",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DocumentAdded,
+    responses=errors(401, 403, 413, 415, 422, 503),
+    openapi_extra={"requestBody": _UPLOAD_BODY},
+)
+async def add_document(
+    request: Request, response: Response, pipeline: PipelineDep, settings: SettingsDep
+) -> DocumentAdded:
     """Add a document (or replace the one with the same id), then persist the index.
 
     Send either a file as `multipart/form-data` (field `file`, optional `title`; .txt .md .html .pdf) or JSON
@@ -122,16 +154,27 @@ async def add_document(request: Request, response: Response, pipeline: PipelineD
         cancel = threading.Event()  # set when the client goes away: its parse is killed
         watcher = asyncio.create_task(_cancel_on_disconnect(request, cancel))
         try:
-            doc = await run_in_threadpool(load_bytes, name, data, title=title, source=f"upload:{name}",
-                                          limits=ParseLimits.from_settings(settings), cancel=cancel)
+            doc = await run_in_threadpool(
+                load_bytes,
+                name,
+                data,
+                title=title,
+                source=f"upload:{name}",
+                limits=ParseLimits.from_settings(settings),
+                cancel=cancel,
+            )
         finally:
             watcher.cancel()
     elif content_type == "application/json" or content_type.endswith("+json"):
         body = await _read_text(request, limit)
-        doc = await run_in_threadpool(load_text, body.text, body.title, body.doc_id, source=f"text:{body.title}")
+        doc = await run_in_threadpool(
+            load_text, body.text, body.title, body.doc_id, source=f"text:{body.title}"
+        )
     else:
-        raise UnsupportedFile("send a file as multipart/form-data (field 'file') or JSON {\"text\", \"title\"}; "
-                              f"got content type {content_type or '(none)'}")
+        raise UnsupportedFile(
+            'send a file as multipart/form-data (field \'file\') or JSON {"text", "title"}; '
+            f"got content type {content_type or '(none)'}"
+        )
     stats = await run_in_threadpool(pipeline.add_documents, [doc])
     response.headers["Location"] = f"/api/documents/{doc.doc_id}"
     return _added(pipeline, doc, replaced=doc.doc_id not in stats.added)  # decided under the write lock
@@ -176,11 +219,21 @@ async def _read_text(request: Request, limit: int) -> TextDocument:
     try:
         payload = json.loads(await request.body())
     except ValueError as exc:  # includes UnicodeDecodeError
-        raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error",
-                                       "input": {}, "ctx": {"error": str(exc)}}]) from None
+        raise RequestValidationError(
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ("body",),
+                    "msg": "JSON decode error",
+                    "input": {},
+                    "ctx": {"error": str(exc)},
+                }
+            ]
+        ) from None
     except RecursionError:  # nested deeper than the decoder's recursion limit
-        raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": "JSON nested too deeply",
-                                       "input": {}}]) from None
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": "JSON nested too deeply", "input": {}}]
+        ) from None
     try:
         body = TextDocument.model_validate(payload)
     except ValidationError as exc:
@@ -196,14 +249,24 @@ def get_document(doc_id: str, pipeline: PipelineDep) -> DocumentDetail:
     """One document with its cleaned text; citation offsets (`start`, `end`) point into this `text`."""
     doc = pipeline.document(doc_id)
     record = pipeline.data.records.get(doc_id)
-    info = _info(record) if record is not None else {
-        "doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "chunks": 0, "chars": len(doc.text),
-        "metadata": dict(doc.metadata)}
+    info = (
+        _info(record)
+        if record is not None
+        else {
+            "doc_id": doc.doc_id,
+            "title": doc.title,
+            "source": doc.source,
+            "chunks": 0,
+            "chars": len(doc.text),
+            "metadata": dict(doc.metadata),
+        }
+    )
     return DocumentDetail(**info, text=doc.text)
 
 
-@router.delete("/documents/{doc_id:path}", status_code=status.HTTP_204_NO_CONTENT,
-               responses=errors(401, 404, 503))
+@router.delete(
+    "/documents/{doc_id:path}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 404, 503)
+)
 def delete_document(doc_id: str, pipeline: PipelineDep) -> Response:
     """Remove a document and its vectors and persist the index; it is never cited again."""
     pipeline.delete_document(doc_id)

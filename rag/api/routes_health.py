@@ -20,6 +20,14 @@ def health(pipeline: PipelineDep) -> Health:
         documents, chunks, loaded = len(data.documents), data.chunk_count, True
     except IndexUnavailable:
         documents, chunks, loaded = 0, 0, False
-    return Health(status="ok" if loaded else "no_index", model_loaded=True, model=pipeline.embedder.model_id,
-                  index=pipeline.index_name, index_loaded=loaded, documents=documents, chunks=chunks,
-                  answer_mode=pipeline.settings.answer_mode.value, version=__version__)
+    return Health(
+        status="ok" if loaded else "no_index",
+        model_loaded=True,
+        model=pipeline.embedder.model_id,
+        index=pipeline.index_name,
+        index_loaded=loaded,
+        documents=documents,
+        chunks=chunks,
+        answer_mode=pipeline.settings.answer_mode.value,
+        version=__version__,
+    )

@@ -47,7 +47,10 @@ _SSE_EVENT = {
     "type": "object",
     "required": ["data"],
     "properties": {
-        "data": {"type": "string", "description": "A `chat.completion.chunk` as JSON, or `[DONE]` at the end."},
+        "data": {
+            "type": "string",
+            "description": "A `chat.completion.chunk` as JSON, or `[DONE]` at the end.",
+        },
         "event": {"type": "string"},
         "id": {"type": "string"},
         "retry": {"type": "integer", "minimum": 0},
@@ -73,7 +76,9 @@ def _question_and_history(request: ChatCompletionRequest) -> tuple[str, list[dic
     *earlier, last = request.messages
     if last.role != "user":
         raise InvalidInput(f"the last message must be the user's question (role 'user'), not {last.role!r}")
-    history = [{"role": m.role, "content": m.text()} for m in earlier if m.role in _RETRIEVAL_ROLES and m.text()]
+    history = [
+        {"role": m.role, "content": m.text()} for m in earlier if m.role in _RETRIEVAL_ROLES and m.text()
+    ]
     return last.text(), history
 
 
@@ -81,14 +86,23 @@ def _completion_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex}"
 
 
-def _chunk(cid: str, created: int, model: str, delta: dict, finish: str | None = None, **extra: object) -> str:
-    body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **extra}
+def _chunk(
+    cid: str, created: int, model: str, delta: dict, finish: str | None = None, **extra: object
+) -> str:
+    body = {
+        "id": cid,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+        **extra,
+    }
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 
-def _events(pieces: Iterator[str | Answer], cid: str, created: int, model: str, limit: int | None,
-            base_url: str) -> Iterator[str]:
+def _events(
+    pieces: Iterator[str | Answer], cid: str, created: int, model: str, limit: int | None, base_url: str
+) -> Iterator[str]:
     """SSE lines: a role chunk, one chunk per piece as the pipeline yields it (up to `limit` words), a final
     chunk whose delta carries the `url_citation` annotations (plus `citations` and `rag`), then [DONE]."""
     yield _chunk(cid, created, model, {"role": "assistant", "content": ""})
@@ -98,8 +112,15 @@ def _events(pieces: Iterator[str | Answer], cid: str, created: int, model: str, 
             if isinstance(piece, Answer):
                 answer = piece.model_dump(mode="json")
                 delta = {"annotations": url_citations(limiter.sent, piece.citations, base_url)}
-                yield _chunk(cid, created, model, delta, "length" if limiter.truncated else "stop",
-                             citations=answer["citations"], rag=answer)
+                yield _chunk(
+                    cid,
+                    created,
+                    model,
+                    delta,
+                    "length" if limiter.truncated else "stop",
+                    citations=answer["citations"],
+                    rag=answer,
+                )
             elif piece and (text := limiter.feed(piece)):
                 yield _chunk(cid, created, model, {"content": text})
     except RagError as exc:
@@ -117,10 +138,12 @@ def _events(pieces: Iterator[str | Answer], cid: str, created: int, model: str, 
     response_model=ChatCompletion,
     responses={
         **errors(401, 404, 413, 422, 503),
-        200: {"content": {"text/event-stream": {"schema": _SSE_EVENT}},
-              "description": "The completion; with `stream: true`, Server-Sent Events of `chat.completion.chunk` "
-                             "objects ending with `data: [DONE]` (the last chunk carries "
-                             "`delta.annotations`, `citations` and `rag`)."},
+        200: {
+            "content": {"text/event-stream": {"schema": _SSE_EVENT}},
+            "description": "The completion; with `stream: true`, Server-Sent Events of `chat.completion.chunk` "
+            "objects ending with `data: [DONE]` (the last chunk carries "
+            "`delta.annotations`, `citations` and `rag`).",
+        },
     },
 )
 async def chat_completions(body: ChatCompletionRequest, pipeline: PipelineDep, request: Request):
@@ -141,17 +164,24 @@ async def chat_completions(body: ChatCompletionRequest, pipeline: PipelineDep, r
     if body.stream:
         # Validation and retrieval happen here, so errors get a proper status before the stream starts.
         pieces = await run_in_threadpool(pipeline.ask_stream, question, history, body.top_k, mode, **options)
-        return StreamingResponse(_events(pieces, cid, created, body.model, limit, base_url),
-                                 media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            _events(pieces, cid, created, body.model, limit, base_url),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
     answer = await run_in_threadpool(pipeline.ask, question, history, body.top_k, mode, **options)
     content = limit_words(answer.answer, limit)
     annotations = url_citations(content, answer.citations, base_url)
     message = AssistantMessage(content=content, annotations=annotations)
-    finish = "length" if answer.answer[len(content):].strip() else "stop"
-    return ChatCompletion(id=cid, created=created, model=body.model,
-                          choices=[ChatChoice(message=message, finish_reason=finish)],
-                          citations=answer.citations, rag=answer)
+    finish = "length" if answer.answer[len(content) :].strip() else "stop"
+    return ChatCompletion(
+        id=cid,
+        created=created,
+        model=body.model,
+        choices=[ChatChoice(message=message, finish_reason=finish)],
+        citations=answer.citations,
+        rag=answer,
+    )
 
 
 @router.get("/models", response_model=ModelList, responses=errors(401))

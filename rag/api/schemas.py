@@ -21,7 +21,9 @@ def _encodable(text: str) -> str:
 
 Text = Annotated[str, AfterValidator(_encodable)]
 DOC_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$"
-TopK = Annotated[int | None, Field(None, ge=1, le=100, description="Passages to retrieve (default RAG_TOP_K).")]
+TopK = Annotated[
+    int | None, Field(None, ge=1, le=100, description="Passages to retrieve (default RAG_TOP_K).")
+]
 
 
 class ErrorResponse(BaseModel):
@@ -39,21 +41,36 @@ class HistoryTurn(BaseModel):
 
 History = Annotated[
     list[Text | HistoryTurn] | None,
-    Field(None, max_length=200, description="Earlier turns, oldest first: plain strings (user questions) or "
-          "{role, content} objects. A follow-up question is resolved against the last user turn."),
+    Field(
+        None,
+        max_length=200,
+        description="Earlier turns, oldest first: plain strings (user questions) or "
+        "{role, content} objects. A follow-up question is resolved against the last user turn.",
+    ),
 ]
 
 
 class AskRequest(BaseModel):
     """POST /api/ask."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"question": "How large is the warehouse at Liège airport?"},
-        {"question": "How big is it?", "history": ["Where is Alibaba building a warehouse in Europe?"]},
-    ]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"question": "How large is the warehouse at Liège airport?"},
+                {
+                    "question": "How big is it?",
+                    "history": ["Where is Alibaba building a warehouse in Europe?"],
+                },
+            ]
+        },
+    )
 
-    question: Text = Field(min_length=1, max_length=100_000,
-                           description="The question (limit RAG_MAX_QUESTION_CHARS, 2000 by default).")
+    question: Text = Field(
+        min_length=1,
+        max_length=100_000,
+        description="The question (limit RAG_MAX_QUESTION_CHARS, 2000 by default).",
+    )
     top_k: TopK = None
     history: History = None
     mode: AnswerMode | None = Field(None, description="Answer mode (default RAG_ANSWER_MODE).")
@@ -62,7 +79,9 @@ class AskRequest(BaseModel):
 class SearchRequest(BaseModel):
     """POST /api/search."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"query": "Liège warehouse size"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"query": "Liège warehouse size"}]}
+    )
 
     query: Text = Field(min_length=1, max_length=100_000)
     top_k: TopK = None
@@ -80,7 +99,9 @@ class SearchHit(BaseModel):
     end: int = Field(description="End offset (exclusive) of the passage.")
     text: str
     score: float = Field(description="Fused (reciprocal-rank-fusion) score; higher is better.")
-    dense_score: float | None = Field(None, description="Cosine similarity from the vector index, if it found it.")
+    dense_score: float | None = Field(
+        None, description="Cosine similarity from the vector index, if it found it."
+    )
     bm25_score: float | None = Field(None, description="BM25 score, if the keyword index found it.")
 
 
@@ -130,8 +151,12 @@ class TextDocument(BaseModel):
 
     text: Text = Field(min_length=1, description="The document text.")
     title: Text = Field(min_length=1, max_length=300)
-    doc_id: str | None = Field(None, pattern=DOC_ID_PATTERN, max_length=200,
-                               description="Id to use (default: derived from the title); an existing id is replaced.")
+    doc_id: str | None = Field(
+        None,
+        pattern=DOC_ID_PATTERN,
+        max_length=200,
+        description="Id to use (default: derived from the title); an existing id is replaced.",
+    )
 
 
 class Health(BaseModel):
@@ -179,21 +204,37 @@ class ChatMessage(BaseModel):
 class ChatCompletionRequest(BaseModel):
     """POST /v1/chat/completions. OpenAI's other sampling options (temperature, top_p, ...) are ignored."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
-        {"model": "rag", "messages": [{"role": "user", "content": "How large is the warehouse at Liège airport?"}]},
-    ]})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "rag",
+                    "messages": [{"role": "user", "content": "How large is the warehouse at Liège airport?"}],
+                },
+            ]
+        },
+    )
 
     model: str = Field("rag", description="`rag` (default mode), `rag-extractive` or `rag-generative`.")
-    messages: list[ChatMessage] = Field(min_length=1, max_length=500,
-                                        description="The conversation; the last message is the user's question.")
+    messages: list[ChatMessage] = Field(
+        min_length=1, max_length=500, description="The conversation; the last message is the user's question."
+    )
     stream: bool | None = Field(False, description="Stream Server-Sent Events in OpenAI's chunk format.")
-    mode: AnswerMode | None = Field(None, description="Extra field: answer mode; overrides the one `model` selects.")
+    mode: AnswerMode | None = Field(
+        None, description="Extra field: answer mode; overrides the one `model` selects."
+    )
     top_k: TopK = None
-    max_tokens: int | None = Field(None, ge=1, description="Longest answer: in generative mode the model's "
-                                   "limit on new tokens (never above RAG_MAX_NEW_TOKENS); the text is also cut "
-                                   "after this many words (finish_reason `length`).")
-    max_completion_tokens: int | None = Field(None, ge=1, description="OpenAI's newer name for `max_tokens`; "
-                                              "wins when both are given.")
+    max_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="Longest answer: in generative mode the model's "
+        "limit on new tokens (never above RAG_MAX_NEW_TOKENS); the text is also cut "
+        "after this many words (finish_reason `length`).",
+    )
+    max_completion_tokens: int | None = Field(
+        None, ge=1, description="OpenAI's newer name for `max_tokens`; wins when both are given."
+    )
 
     def answer_limit(self) -> int | None:
         """The requested limit on the answer's length, if any."""
@@ -226,8 +267,10 @@ class AssistantMessage(BaseModel):
 
     role: Literal["assistant"] = "assistant"
     content: str
-    annotations: list[Annotation] = Field(default_factory=list, description="A `url_citation` for "
-                                          "each `[n]` marker in `content` (OpenAI's shape).")
+    annotations: list[Annotation] = Field(
+        default_factory=list,
+        description="A `url_citation` for each `[n]` marker in `content` (OpenAI's shape).",
+    )
     refusal: None = None
 
 
@@ -249,7 +292,9 @@ class ChatCompletion(BaseModel):
     model: str
     choices: list[ChatChoice]
     usage: None = Field(None, description="Not reported (no token counts for retrieval answers).")
-    citations: list[Citation] = Field(description="Extra field: the answer's citations ([n] markers in the text).")
+    citations: list[Citation] = Field(
+        description="Extra field: the answer's citations ([n] markers in the text)."
+    )
     rag: Answer = Field(description="Extra field: the answer exactly as POST /api/ask returns it.")
 
 

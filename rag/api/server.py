@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from types import TracebackType
+from typing import Self
 
 import uvicorn
 from fastapi import FastAPI
@@ -35,7 +36,7 @@ class RagServer(uvicorn.Server):
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
 
-    async def startup(self, sockets: list | None = None) -> None:  # noqa: D102 - adds one log line
+    async def startup(self, sockets: list | None = None) -> None:
         await super().startup(sockets)
         if self.started:
             state = getattr(self.config.app, "state", None)
@@ -70,23 +71,36 @@ def serve(settings: Settings) -> None:
     pipeline = Pipeline(settings)
     if pipeline.loaded:
         docs = len(pipeline.documents())
-        print(f"index {pipeline.index_name!r}: {docs} documents, {pipeline.data.chunk_count} chunks "
-              f"(loaded in {time.perf_counter() - started:.1f}s)", file=sys.stderr, flush=True)
+        print(
+            f"index {pipeline.index_name!r}: {docs} documents, {pipeline.data.chunk_count} chunks "
+            f"(loaded in {time.perf_counter() - started:.1f}s)",
+            file=sys.stderr,
+            flush=True,
+        )
     else:
-        print(f"warning: no usable index {pipeline.index_name!r} in {settings.index_dir}/; questions get 503 until "
-              f"documents are uploaded (POST /api/documents) or `rag index` is run", file=sys.stderr, flush=True)
+        print(
+            f"warning: no usable index {pipeline.index_name!r} in {settings.index_dir}/; questions get 503 until "
+            f"documents are uploaded (POST /api/documents) or `rag index` is run",
+            file=sys.stderr,
+            flush=True,
+        )
     if settings.api_key is not None:
         print("API key required on /api and /v1 (RAG_API_KEY is set)", file=sys.stderr, flush=True)
     app = create_app(pipeline, settings)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
-                            timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=5
+    )
     server = RagServer(config)
     try:
         server.run()
     except SystemExit:
         if not server.started:
-            print(f"error: cannot serve on {settings.host}:{settings.port} (see above); choose another address with "
-                  "--host/--port or RAG_HOST/RAG_PORT", file=sys.stderr, flush=True)
+            print(
+                f"error: cannot serve on {settings.host}:{settings.port} (see above); choose another address with "
+                "--host/--port or RAG_HOST/RAG_PORT",
+                file=sys.stderr,
+                flush=True,
+            )
             raise SystemExit(2) from None
         raise
 
@@ -94,10 +108,26 @@ def serve(settings: Settings) -> None:
 class BackgroundServer:
     """A real uvicorn server on a loopback port in a background thread: `with BackgroundServer(app) as s: s.url`."""
 
-    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning",
-                 access_log: bool = False, startup_timeout: float = 60.0) -> None:
-        self.server = RagServer(uvicorn.Config(app, host=host, port=port, log_level=log_level,
-                                               access_log=access_log, timeout_graceful_shutdown=2))
+    def __init__(
+        self,
+        app: FastAPI,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        log_level: str = "warning",
+        access_log: bool = False,
+        startup_timeout: float = 60.0,
+    ) -> None:
+        self.server = RagServer(
+            uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                log_level=log_level,
+                access_log=access_log,
+                timeout_graceful_shutdown=2,
+            )
+        )
         self.startup_timeout = startup_timeout
         self._thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
 
@@ -106,7 +136,7 @@ class BackgroundServer:
         """Base URL of the server."""
         return self.server.url
 
-    def start(self) -> "BackgroundServer":
+    def start(self) -> Self:
         """Start and wait until the server listens; raises RuntimeError if it does not."""
         self._thread.start()
         deadline = time.monotonic() + self.startup_timeout
@@ -121,9 +151,10 @@ class BackgroundServer:
         self.server.should_exit = True
         self._thread.join(timeout=15)
 
-    def __enter__(self) -> "BackgroundServer":
+    def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

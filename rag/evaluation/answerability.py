@@ -47,8 +47,11 @@ def collect(pipeline, items: Sequence[Question], source: str = "") -> list[Examp
             _, _, decision = pipeline.assess(item.question, item.history or None)
         except RagError:
             continue
-        spans = {d: evidence_spans(pipeline.document(d).text, item.evidence) for d in item.doc_ids
-                 if item.answerable}
+        spans = {
+            d: evidence_spans(pipeline.document(d).text, item.evidence)
+            for d in item.doc_ids
+            if item.answerable
+        }
         rows, labels = [], []
         for candidate in decision.candidates:
             s = candidate.sentence
@@ -67,7 +70,9 @@ def _without_answer(text: str, item: Question) -> str:
     kept, cursor, parts = [], 0, []
     for start, end in split_sentences(text):
         sentence = text[start:end]
-        holds = any(a < end and start < b for a, b in spans) or any(a in f" {normalize(sentence)} " for a in answers)
+        holds = any(a < end and start < b for a, b in spans) or any(
+            a in f" {normalize(sentence)} " for a in answers
+        )
         if holds:
             parts.append(text[cursor:start])
             cursor = end
@@ -88,10 +93,18 @@ def removal_pairs(pipeline, items: Sequence[Question]) -> list[tuple[Question, o
         for doc_id in item.doc_ids:
             doc = pipeline.document(doc_id)
             text = _without_answer(doc.text, item)
-            docs.append(Document(doc.doc_id, doc.title, text if text.strip() else ".", doc.source,
-                                 dict(doc.metadata)))
-        variant = replace(item, id=f"{item.id}-removed", answers=[], evidence=[], doc_ids=[], type="removal",
-                          style="removal")
+            docs.append(
+                Document(doc.doc_id, doc.title, text if text.strip() else ".", doc.source, dict(doc.metadata))
+            )
+        variant = replace(
+            item,
+            id=f"{item.id}-removed",
+            answers=[],
+            evidence=[],
+            doc_ids=[],
+            type="removal",
+            style="removal",
+        )
         pairs.append((variant, pipeline.derived(upsert=docs)))
     return pairs
 
@@ -114,8 +127,14 @@ def fit(examples: Sequence[Example], *, c: float = 1.0, meta: dict | None = None
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     clf = LogisticRegression(C=c, class_weight="balanced", max_iter=2000).fit((x - mean) / scale, y)
-    model = AnswerabilityModel(FEATURES, tuple(mean.tolist()), tuple(scale.tolist()), tuple(clf.coef_[0].tolist()),
-                               float(clf.intercept_[0]), meta=meta or {})
+    model = AnswerabilityModel(
+        FEATURES,
+        tuple(mean.tolist()),
+        tuple(scale.tolist()),
+        tuple(clf.coef_[0].tolist()),
+        float(clf.intercept_[0]),
+        meta=meta or {},
+    )
     best = np.array([[model.logits(e.rows).max()] for e in examples])
     labels = np.array([int(e.answerable) for e in examples])
     platt = LogisticRegression(C=100.0, max_iter=2000).fit(best, labels)
@@ -135,13 +154,20 @@ def roc_auc(scores: Sequence[float], answerable: Sequence[bool]) -> float | None
     return float(roc_auc_score(labels, list(scores))) if 0 < sum(labels) < len(labels) else None
 
 
-def tradeoff(scores: Sequence[float], answerable: Sequence[bool],
-             thresholds: Sequence[float] | None = None) -> list[tuple[float, float, float]]:
+def tradeoff(
+    scores: Sequence[float], answerable: Sequence[bool], thresholds: Sequence[float] | None = None
+) -> list[tuple[float, float, float]]:
     """(threshold, abstention on unanswerable, false abstention on answerable) over thresholds."""
     s, a = np.asarray(scores, dtype=float), np.asarray(answerable, dtype=bool)
     grid = np.linspace(0, 1, 101) if thresholds is None else np.asarray(thresholds)
-    return [(float(t), float(np.mean(s[~a] < t)) if (~a).any() else 0.0, float(np.mean(s[a] < t)) if a.any()
-             else 0.0) for t in grid]
+    return [
+        (
+            float(t),
+            float(np.mean(s[~a] < t)) if (~a).any() else 0.0,
+            float(np.mean(s[a] < t)) if a.any() else 0.0,
+        )
+        for t in grid
+    ]
 
 
 def best_threshold(scores: Sequence[float], answerable: Sequence[bool]) -> float:

@@ -86,7 +86,9 @@ def read_qrels(path: Path) -> Qrels:
             if not row or (number == 1 and row[0].strip().lower() in ("query-id", "query_id", "qid")):
                 continue
             if len(row) < 3:
-                raise InvalidInput(f"{path}:{number}: expected query-id, corpus-id and score separated by tabs")
+                raise InvalidInput(
+                    f"{path}:{number}: expected query-id, corpus-id and score separated by tabs"
+                )
             try:
                 score = int(float(row[2]))
             except ValueError:
@@ -102,7 +104,9 @@ def load_beir(folder: Path, split: str = "test") -> BeirDataset:
     missing = [p for p in ("corpus.jsonl", "queries.jsonl") if not (folder / p).is_file()]
     qrels_path = folder / "qrels" / f"{split}.tsv"
     if not qrels_path.is_file():
-        splits = sorted(p.stem for p in (folder / "qrels").glob("*.tsv")) if (folder / "qrels").is_dir() else []
+        splits = (
+            sorted(p.stem for p in (folder / "qrels").glob("*.tsv")) if (folder / "qrels").is_dir() else []
+        )
         missing.append(f"qrels/{split}.tsv" + (f" (splits here: {', '.join(splits)})" if splits else ""))
     if missing:
         raise InvalidInput(f"{folder} is not a BEIR dataset: missing {', '.join(missing)}")
@@ -114,7 +118,9 @@ def load_beir(folder: Path, split: str = "test") -> BeirDataset:
             queries[qid] = str(row.get("text") or "")
     lost = sorted(set(qrels) - set(queries))
     if lost:
-        raise InvalidInput(f"{qrels_path}: {len(lost)} query ids have no text in queries.jsonl (e.g. {lost[0]})")
+        raise InvalidInput(
+            f"{qrels_path}: {len(lost)} query ids have no text in queries.jsonl (e.g. {lost[0]})"
+        )
     if not queries:
         raise InvalidInput(f"{qrels_path}: no queries")
     return BeirDataset(dataset_name(folder), folder, split, queries, qrels)
@@ -133,7 +139,7 @@ def load_corpus(folder: Path) -> list[Document]:
     return docs
 
 
-def index_corpus(pipeline, folder: Path, *, progress: bool = False) -> UpdateStats:  # noqa: ANN001
+def index_corpus(pipeline, folder: Path, *, progress: bool = False) -> UpdateStats:
     """Sync the pipeline's index with the dataset corpus; unchanged documents are not embedded again.
 
     Sentence vectors are not computed: they only serve answers, and a benchmark only ranks documents.
@@ -147,10 +153,13 @@ def index_corpus(pipeline, folder: Path, *, progress: bool = False) -> UpdateSta
     return stats
 
 
-def rank_documents(pipeline, query: str, depth: int = DEFAULT_DEPTH,  # noqa: ANN001
-                   query_vector: np.ndarray | None = None) -> list[tuple[str, float]]:
+def rank_documents(
+    pipeline, query: str, depth: int = DEFAULT_DEPTH, query_vector: np.ndarray | None = None
+) -> list[tuple[str, float]]:
     """The `depth` best documents for `query`, best first; a document scores as its best chunk."""
-    passages = pipeline.retriever.run(pipeline.data, query, depth * CHUNKS_PER_DOCUMENT, query_vector).passages
+    passages = pipeline.retriever.run(
+        pipeline.data, query, depth * CHUNKS_PER_DOCUMENT, query_vector
+    ).passages
     best: dict[str, float] = {}
     for passage in passages:  # passages come best first, so the first chunk seen of a document is its best
         best.setdefault(passage.chunk.doc_id, passage.score)
@@ -159,8 +168,9 @@ def rank_documents(pipeline, query: str, depth: int = DEFAULT_DEPTH,  # noqa: AN
     return list(best.items())
 
 
-def run_beir(pipeline, dataset: BeirDataset, *, depth: int = DEFAULT_DEPTH,  # noqa: ANN001
-             progress: bool = False) -> BeirRun:
+def run_beir(
+    pipeline, dataset: BeirDataset, *, depth: int = DEFAULT_DEPTH, progress: bool = False
+) -> BeirRun:
     """Rank documents for every query of the dataset's split.
 
     Queries are embedded in batches (much faster than one by one); a query's latency is its retrieval time
@@ -170,7 +180,7 @@ def run_beir(pipeline, dataset: BeirDataset, *, depth: int = DEFAULT_DEPTH,  # n
     items = list(dataset.queries.items())
     bar = tqdm(total=len(items), desc=f"{dataset.name} {dataset.split}", unit="q", disable=not progress)
     for start in range(0, len(items), QUERY_BATCH):
-        batch = items[start:start + QUERY_BATCH]
+        batch = items[start : start + QUERY_BATCH]
         started = time.perf_counter()
         vectors = pipeline.embedder.embed([text for _, text in batch])
         embed_ms = (time.perf_counter() - started) * 1000 / len(batch)
@@ -191,8 +201,10 @@ def write_trec_run(run: Run, path: Path, tag: str = "rag") -> None:
     with open(tmp, "w", encoding="utf-8") as fh:
         for qid in sorted(run, key=_natural):
             ranked = sorted(run[qid].items(), key=lambda item: (-item[1], item[0]))
-            for rank, (doc_id, score) in enumerate(ranked, start=1):
-                fh.write(f"{qid} Q0 {doc_id} {rank} {score:.6f} {tag}\n")
+            fh.writelines(
+                f"{qid} Q0 {doc_id} {rank} {score:.6f} {tag}\n"
+                for rank, (doc_id, score) in enumerate(ranked, start=1)
+            )
     tmp.replace(path)
 
 

@@ -28,13 +28,25 @@ def _table(title: str, metrics: dict) -> Table:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in metrics.items():
-        table.add_row(name, "–" if value is None else (f"{value:.4f}" if isinstance(value, float) else str(value)))
+        table.add_row(
+            name, "–" if value is None else (f"{value:.4f}" if isinstance(value, float) else str(value))
+        )
     return table
 
 
-def eval_questions(console: Console, make_pipeline: MakePipeline, settings: Settings, questions: Path, *,
-                   out: Path | None, report: Path | None, top_k: int | None, mode: object,
-                   split: str | None = None, removal: bool = False) -> dict:
+def eval_questions(
+    console: Console,
+    make_pipeline: MakePipeline,
+    settings: Settings,
+    questions: Path,
+    *,
+    out: Path | None,
+    report: Path | None,
+    top_k: int | None,
+    mode: object,
+    split: str | None = None,
+    removal: bool = False,
+) -> dict:
     """Run, score and (optionally) report a question set; returns the metrics document."""
     from rag.evaluation.qa import evaluate_questions
     from rag.evaluation.questions import load_questions
@@ -43,18 +55,24 @@ def eval_questions(console: Console, make_pipeline: MakePipeline, settings: Sett
     items = load_questions(questions, split)
     pipeline = make_pipeline(settings)
     _ = pipeline.data  # fail early with the index message
-    result = evaluate_questions(pipeline, items, top_k=top_k, mode=mode, out=out, progress=_progress(),
-                                removal=removal)
+    result = evaluate_questions(
+        pipeline, items, top_k=top_k, mode=mode, out=out, progress=_progress(), removal=removal
+    )
     snapshot = settings_snapshot(pipeline.settings)
     if top_k is not None:
         snapshot["top_k"] = top_k
     if mode is not None:
         snapshot["answer_mode"] = getattr(mode, "value", mode)
     name = questions.stem + (f" {split}" if split else "") + (" +removal" if removal else "")
-    doc = build_metrics("questions", name, result.metrics, settings=snapshot,
-                        groups={"type": result.by_type, "document": result.by_document,
-                                "style": result.by_style},
-                        recall_at_k=result.recall_at_k, latencies_ms=[a.latency_ms for a in result.answers])
+    doc = build_metrics(
+        "questions",
+        name,
+        result.metrics,
+        settings=snapshot,
+        groups={"type": result.by_type, "document": result.by_document, "style": result.by_style},
+        recall_at_k=result.recall_at_k,
+        latencies_ms=[a.latency_ms for a in result.answers],
+    )
     console.print(_table(f"{name}: {len(result.scores)} questions", result.metrics))
     if report is not None:
         write_report(report, doc, per_item=[s.as_dict() for s in result.scores])
@@ -64,8 +82,17 @@ def eval_questions(console: Console, make_pipeline: MakePipeline, settings: Sett
     return doc
 
 
-def eval_claims(console: Console, make_pipeline: MakePipeline, settings: Settings, folder: Path, *, split: str,
-                report: Path | None, removal: bool, limit: int | None = None) -> dict:
+def eval_claims(
+    console: Console,
+    make_pipeline: MakePipeline,
+    settings: Settings,
+    folder: Path,
+    *,
+    split: str,
+    report: Path | None,
+    removal: bool,
+    limit: int | None = None,
+) -> dict:
     """SciFact claims as an answerability set over an index of the abstracts they cite (built once, reused)."""
     from rag.evaluation.claims import claim_questions, claims_corpus, load_claims
     from rag.evaluation.qa import evaluate_questions
@@ -75,14 +102,23 @@ def eval_claims(console: Console, make_pipeline: MakePipeline, settings: Setting
     docs = claims_corpus(folder, claims)
     pipeline = make_pipeline(settings)
     stats = pipeline.add_documents(docs, progress=_progress())
-    console.print(f"index [bold]{pipeline.index_name}[/]: {len(docs)} cited abstracts ({stats.embedded_chunks} "
-                  "chunks embedded now)", highlight=False)
+    console.print(
+        f"index [bold]{pipeline.index_name}[/]: {len(docs)} cited abstracts ({stats.embedded_chunks} "
+        "chunks embedded now)",
+        highlight=False,
+    )
     items = claim_questions(claims, {d.doc_id: d.text for d in docs})
     result = evaluate_questions(pipeline, items, progress=_progress(), removal=removal)
     name = f"scifact claims {split}" + (" +removal" if removal else "")
-    doc = build_metrics("questions", name, result.metrics, settings=settings_snapshot(pipeline.settings),
-                        groups={"type": result.by_type}, recall_at_k=result.recall_at_k,
-                        latencies_ms=[a.latency_ms for a in result.answers])
+    doc = build_metrics(
+        "questions",
+        name,
+        result.metrics,
+        settings=settings_snapshot(pipeline.settings),
+        groups={"type": result.by_type},
+        recall_at_k=result.recall_at_k,
+        latencies_ms=[a.latency_ms for a in result.answers],
+    )
     console.print(_table(f"{name}: {len(result.scores)} claims", result.metrics))
     if report is not None:
         write_report(report, doc, per_item=[s.as_dict() for s in result.scores])
@@ -90,8 +126,17 @@ def eval_claims(console: Console, make_pipeline: MakePipeline, settings: Setting
     return doc
 
 
-def eval_beir(console: Console, make_pipeline: MakePipeline, settings: Settings, folder: Path, *, split: str,
-              run_path: Path | None, report: Path | None, depth: int) -> dict:
+def eval_beir(
+    console: Console,
+    make_pipeline: MakePipeline,
+    settings: Settings,
+    folder: Path,
+    *,
+    split: str,
+    run_path: Path | None,
+    report: Path | None,
+    depth: int,
+) -> dict:
     """Index (or reuse) a BEIR corpus, rank documents for the split's queries and score them."""
     import numpy as np
 
@@ -102,19 +147,32 @@ def eval_beir(console: Console, make_pipeline: MakePipeline, settings: Settings,
     dataset = load_beir(folder, split)
     pipeline = make_pipeline(settings)
     stats = index_corpus(pipeline, folder, progress=_progress())
-    console.print(f"index [bold]{pipeline.index_name}[/]: {len(pipeline.data.documents)} documents, "
-                  f"{pipeline.data.chunk_count} chunks ({stats.embedded_chunks} chunks embedded now)",
-                  highlight=False)
+    console.print(
+        f"index [bold]{pipeline.index_name}[/]: {len(pipeline.data.documents)} documents, "
+        f"{pipeline.data.chunk_count} chunks ({stats.embedded_chunks} chunks embedded now)",
+        highlight=False,
+    )
     result = run_beir(pipeline, dataset, depth=depth, progress=_progress())
     metrics = ir_metrics.evaluate(result.run, dataset.qrels, ks=(10, 100))
-    metrics = {"queries": len(dataset.queries), "ndcg@10": metrics["ndcg@10"], "recall@10": metrics["recall@10"],
-               "recall@100": metrics["recall@100"], "mrr@10": metrics["mrr@10"]}
+    metrics = {
+        "queries": len(dataset.queries),
+        "ndcg@10": metrics["ndcg@10"],
+        "recall@10": metrics["recall@10"],
+        "recall@100": metrics["recall@100"],
+        "mrr@10": metrics["mrr@10"],
+    }
     metrics["latency_p50_ms"] = float(np.percentile(result.latencies_ms, 50))
     metrics["latency_p95_ms"] = float(np.percentile(result.latencies_ms, 95))
     name = f"{dataset.name} {split}"
-    doc = build_metrics("beir", name, metrics, settings=settings_snapshot(pipeline.settings),
-                        recall_at_k=ir_metrics.recall_curve(result.run, dataset.qrels, depth),
-                        latencies_ms=result.latencies_ms, extra={"dataset": str(folder.resolve()), "split": split})
+    doc = build_metrics(
+        "beir",
+        name,
+        metrics,
+        settings=settings_snapshot(pipeline.settings),
+        recall_at_k=ir_metrics.recall_curve(result.run, dataset.qrels, depth),
+        latencies_ms=result.latencies_ms,
+        extra={"dataset": str(folder.resolve()), "split": split},
+    )
     console.print(_table(f"{name}: {len(dataset.queries)} queries (document level)", metrics))
     if run_path is not None:
         write_trec_run(result.run, run_path, tag=pipeline.index_name)
@@ -137,7 +195,9 @@ def eval_compare(console: Console, a_path: Path, b_path: Path) -> None:
     """Print two runs' metrics side by side with B − A (green where B is better, red where worse)."""
     a, b = load_metrics(a_path), load_metrics(b_path)
     if a.get("kind") != b.get("kind"):
-        console.print(f"[yellow]note:[/] comparing a {a.get('kind')} run with a {b.get('kind')} run", highlight=False)
+        console.print(
+            f"[yellow]note:[/] comparing a {a.get('kind')} run with a {b.get('kind')} run", highlight=False
+        )
     console.print(f"A = {a_path} ({a.get('name')}, {a.get('created', '?')})", highlight=False)
     console.print(f"B = {b_path} ({b.get('name')}, {b.get('created', '?')})", highlight=False)
     table = Table()
@@ -155,5 +215,7 @@ def eval_compare(console: Console, a_path: Path, b_path: Path) -> None:
     console.print(table)
     changed = changed_settings(a, b)
     if changed:
-        console.print("settings that differ: " + ", ".join(f"{k}: {va} → {vb}" for k, (va, vb) in changed.items()),
-                      highlight=False)
+        console.print(
+            "settings that differ: " + ", ".join(f"{k}: {va} → {vb}" for k, (va, vb) in changed.items()),
+            highlight=False,
+        )

@@ -27,7 +27,7 @@ class Row:
 
     @property
     def better(self) -> str | None:
-        """"a", "b" or None (equal or not comparable)."""
+        """ "a", "b" or None (equal or not comparable)."""
         d = self.delta
         if not d:
             return None
@@ -52,8 +52,11 @@ def load_metrics(path: Path) -> dict:
 
 def flat_metrics(doc: dict) -> dict[str, float | None]:
     """A run's numeric metrics, plus grouped accuracies as `<group>:<name>`."""
-    out: dict[str, float | None] = {k: v for k, v in doc["metrics"].items()
-                                    if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))}
+    out: dict[str, float | None] = {
+        k: v
+        for k, v in doc["metrics"].items()
+        if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+    }
     for group, rows in (doc.get("groups") or {}).items():
         for name, row in rows.items():
             if isinstance(row, dict) and isinstance(row.get("accuracy"), (int, float)):

@@ -88,11 +88,15 @@ class QuestionScore:
     type: str = ""
     has_evidence: bool = False  # the question lists evidence strings
     doc_ids: tuple[str, ...] = ()
-    evidence_rank: int | None = None  # rank of the first retrieved passage holding evidence (1-based), if known
+    evidence_rank: int | None = (
+        None  # rank of the first retrieved passage holding evidence (1-based), if known
+    )
     confidence: float = 0.0  # the answer's calibrated confidence that it is answered
     outcome: str = ""  # answered / related / none
     style: str = ""  # how the question is phrased (natural set)
-    rewrite_f1: float | None = None  # follow-ups: token F1 of the system's standalone question vs. the reference
+    rewrite_f1: float | None = (
+        None  # follow-ups: token F1 of the system's standalone question vs. the reference
+    )
 
     def as_dict(self) -> dict:
         """Plain-JSON form."""
@@ -111,9 +115,24 @@ def score_answer(question: Question, answer: Answer, evidence_rank: int | None =
     rewrite = None
     if question.standalone:
         rewrite = token_f1(answer.standalone_question or answer.question, [question.standalone])
-    return QuestionScore(question.id, question.answerable, answer.abstained, correct, f1, len(citations), supported,
-                         answer.latency_ms, question.type, bool(question.evidence), tuple(question.doc_ids),
-                         evidence_rank, answer.confidence, answer.outcome, question.style, rewrite)
+    return QuestionScore(
+        question.id,
+        question.answerable,
+        answer.abstained,
+        correct,
+        f1,
+        len(citations),
+        supported,
+        answer.latency_ms,
+        question.type,
+        bool(question.evidence),
+        tuple(question.doc_ids),
+        evidence_rank,
+        answer.confidence,
+        answer.outcome,
+        question.style,
+        rewrite,
+    )
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -165,8 +184,10 @@ def group_accuracy(scores: Sequence[QuestionScore], key: str) -> dict[str, dict[
             names = (getattr(s, key) or ("answerable" if s.answerable else "unanswerable"),)
         for name in names:
             groups.setdefault(name, []).append(s)
-    return {name: {"questions": len(items), "accuracy": float(np.mean([x.correct for x in items]))}
-            for name, items in sorted(groups.items())}
+    return {
+        name: {"questions": len(items), "accuracy": float(np.mean([x.correct for x in items]))}
+        for name, items in sorted(groups.items())
+    }
 
 
 def evidence_recall_at_k(ranks: Sequence[int | None], ks: Sequence[int]) -> dict[int, float]:

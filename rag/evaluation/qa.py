@@ -47,8 +47,9 @@ def evidence_rank(pipeline, item: Question, depth: int = RECALL_DEPTH) -> int | 
     return None
 
 
-def removal_answers(pipeline, items: list[Question], *, top_k: int | None = None, mode=None,
-                    progress: bool = False) -> tuple[list[Question], list[Answer]]:
+def removal_answers(
+    pipeline, items: list[Question], *, top_k: int | None = None, mode=None, progress: bool = False
+) -> tuple[list[Question], list[Answer]]:
     """Each answerable question asked again over the index without the sentences holding its answer."""
     from rag.evaluation.answerability import removal_pairs
 
@@ -60,8 +61,16 @@ def removal_answers(pipeline, items: list[Question], *, top_k: int | None = None
     return variants, answers
 
 
-def evaluate_questions(pipeline, items: list[Question], *, top_k: int | None = None, mode=None,
-                       out: Path | None = None, progress: bool = False, removal: bool = False) -> QuestionSetResult:
+def evaluate_questions(
+    pipeline,
+    items: list[Question],
+    *,
+    top_k: int | None = None,
+    mode=None,
+    out: Path | None = None,
+    progress: bool = False,
+    removal: bool = False,
+) -> QuestionSetResult:
     """Run and score a question set (with `removal`, also its removal-based unanswerable twins, typed
     "removal"); per-question answers go to `out` when given."""
     answers = run_questions(pipeline, items, top_k=top_k, mode=mode, progress=progress)
@@ -71,9 +80,12 @@ def evaluate_questions(pipeline, items: list[Question], *, top_k: int | None = N
     if out is not None:
         write_answers(answers, out)
     ranks: dict[str, int | None] = {}
-    for item in tqdm([q for q in items if q.answerable and q.evidence and q.type != "removal"],
-                     desc="evidence ranks", unit="q",
-                     disable=not progress):
+    for item in tqdm(
+        [q for q in items if q.answerable and q.evidence and q.type != "removal"],
+        desc="evidence ranks",
+        unit="q",
+        disable=not progress,
+    ):
         ranks[item.id] = evidence_rank(pipeline, item)
     scores = [score_answer(item, answer, ranks.get(item.id)) for item, answer in zip(items, answers)]
     metrics = summarize(scores)
@@ -81,5 +93,12 @@ def evaluate_questions(pipeline, items: list[Question], *, top_k: int | None = N
     for k in (1, 5, 10):
         if k in curve:
             metrics[f"evidence_recall@{k}"] = curve[k]
-    return QuestionSetResult(answers, scores, metrics, group_accuracy(scores, "type"), group_accuracy(scores, "doc"),
-                             group_accuracy(scores, "style"), curve)
+    return QuestionSetResult(
+        answers,
+        scores,
+        metrics,
+        group_accuracy(scores, "type"),
+        group_accuracy(scores, "doc"),
+        group_accuracy(scores, "style"),
+        curve,
+    )

@@ -22,9 +22,13 @@ class Question:
     evidence: list[str] = field(default_factory=list)
     doc_ids: list[str] = field(default_factory=list)
     type: str = ""  # free label such as single / multi / unanswerable, used to group results
-    history: list[dict[str, str]] = field(default_factory=list)  # earlier turns ({role, content}), as the API takes
+    history: list[dict[str, str]] = field(
+        default_factory=list
+    )  # earlier turns ({role, content}), as the API takes
     split: str = ""  # dev (may be tuned on) or test (held out); "" when the set has no splits
-    style: str = ""  # how it is phrased: paraphrase, chatty, keyword, why_how, followup, near_miss, off_topic, ...
+    style: str = (
+        ""  # how it is phrased: paraphrase, chatty, keyword, why_how, followup, near_miss, off_topic, ...
+    )
     standalone: str = ""  # a follow-up written out as a self-contained question (scores rewriting)
 
     @property
@@ -44,8 +48,9 @@ def _strings(row: dict, key: str) -> list[str]:
 
 def _history(row: dict) -> list[dict[str, str]]:
     value = row.get("history") or []
-    if not isinstance(value, list) or not all(isinstance(t, dict) and isinstance(t.get("content"), str)
-                                              for t in value):
+    if not isinstance(value, list) or not all(
+        isinstance(t, dict) and isinstance(t.get("content"), str) for t in value
+    ):
         raise TypeError("'history' must be a list of {role, content} objects")
     return [{"role": str(t.get("role", "user")), "content": t["content"]} for t in value]
 
@@ -63,15 +68,24 @@ def load_questions(path: Path, split: str | None = None) -> list[Question]:
                 continue
             try:
                 row = json.loads(line)
-                item = Question(id=str(row.get("id", number)), question=str(row["question"]),
-                                answers=_strings(row, "answers"), evidence=_strings(row, "evidence"),
-                                doc_ids=_strings(row, "doc_ids"), type=str(row.get("type") or ""),
-                                history=_history(row), split=str(row.get("split") or ""),
-                                style=str(row.get("style") or ""), standalone=str(row.get("standalone") or ""))
+                item = Question(
+                    id=str(row.get("id", number)),
+                    question=str(row["question"]),
+                    answers=_strings(row, "answers"),
+                    evidence=_strings(row, "evidence"),
+                    doc_ids=_strings(row, "doc_ids"),
+                    type=str(row.get("type") or ""),
+                    history=_history(row),
+                    split=str(row.get("split") or ""),
+                    style=str(row.get("style") or ""),
+                    standalone=str(row.get("standalone") or ""),
+                )
                 if not item.question.strip():
                     raise ValueError("empty question")
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                raise InvalidInput(f"{path}:{number}: not a question line ({exc.__class__.__name__}: {exc})") from None
+                raise InvalidInput(
+                    f"{path}:{number}: not a question line ({exc.__class__.__name__}: {exc})"
+                ) from None
             if item.id in seen:
                 raise InvalidInput(f"{path}:{number}: duplicate id {item.id!r}")
             seen.add(item.id)
@@ -85,8 +99,15 @@ def load_questions(path: Path, split: str | None = None) -> list[Question]:
     return items
 
 
-def run_questions(pipeline, items: list[Question], *, top_k: int | None = None, mode=None,
-                  out: Path | None = None, progress: bool = False) -> list[Answer]:
+def run_questions(
+    pipeline,
+    items: list[Question],
+    *,
+    top_k: int | None = None,
+    mode=None,
+    out: Path | None = None,
+    progress: bool = False,
+) -> list[Answer]:
     """Ask every question; write one JSON line per answer to `out` (written to a temp file, then renamed)."""
     results: list[Answer] = []
     for item in tqdm(items, desc="questions", unit="q", disable=not progress):

@@ -12,8 +12,22 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-REPORT_SETTINGS = ("index_name", "model_path", "chunk_size", "chunk_overlap", "top_k", "candidates", "rrf_k",
-                   "dense_weight", "bm25_weight", "fusion", "answer_mode", "answer_threshold", "related_threshold", "max_answer_sentences")
+REPORT_SETTINGS = (
+    "index_name",
+    "model_path",
+    "chunk_size",
+    "chunk_overlap",
+    "top_k",
+    "candidates",
+    "rrf_k",
+    "dense_weight",
+    "bm25_weight",
+    "fusion",
+    "answer_mode",
+    "answer_threshold",
+    "related_threshold",
+    "max_answer_sentences",
+)
 
 
 def settings_snapshot(settings) -> dict:
@@ -22,9 +36,17 @@ def settings_snapshot(settings) -> dict:
     return {k: dumped[k] for k in REPORT_SETTINGS if k in dumped}
 
 
-def build_metrics(kind: str, name: str, metrics: Mapping, *, settings: Mapping | None = None,
-                  groups: Mapping | None = None, recall_at_k: Mapping[int, float] | None = None,
-                  latencies_ms: Sequence[float] = (), extra: Mapping | None = None) -> dict:
+def build_metrics(
+    kind: str,
+    name: str,
+    metrics: Mapping,
+    *,
+    settings: Mapping | None = None,
+    groups: Mapping | None = None,
+    recall_at_k: Mapping[int, float] | None = None,
+    latencies_ms: Sequence[float] = (),
+    extra: Mapping | None = None,
+) -> dict:
     """The JSON document a report's metrics.json holds (also what `rag eval --compare` reads)."""
     return {
         "kind": kind,
@@ -49,8 +71,14 @@ def _fmt(value: object) -> str:
 
 def markdown(doc: Mapping, plots: Sequence[str]) -> str:
     """The report's summary.md: metrics table, grouped accuracy tables, settings and plots."""
-    lines = [f"# Evaluation: {doc['name']}", "", f"{doc['kind']} run, {doc['created']}", "",
-             "| metric | value |", "|---|---|"]
+    lines = [
+        f"# Evaluation: {doc['name']}",
+        "",
+        f"{doc['kind']} run, {doc['created']}",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in doc["metrics"].items()]
     for group, rows in doc.get("groups", {}).items():
         lines += ["", f"## Accuracy by {group}", "", f"| {group} | questions | accuracy |", "|---|---|---|"]
@@ -102,8 +130,13 @@ def plot_groups(rows: Mapping[str, Mapping], path: Path, title: str) -> None:
     values = [rows[n]["accuracy"] for n in names]
     bars = ax.barh(names, values, color="#55a868")
     for bar, name in zip(bars, names):
-        ax.text(bar.get_width() + 0.01, bar.get_y() + bar.get_height() / 2, f"{rows[name]['accuracy']:.2f} "
-                f"(n={rows[name]['questions']})", va="center", fontsize=8)
+        ax.text(
+            bar.get_width() + 0.01,
+            bar.get_y() + bar.get_height() / 2,
+            f"{rows[name]['accuracy']:.2f} (n={rows[name]['questions']})",
+            va="center",
+            fontsize=8,
+        )
     ax.set(xlim=(0, 1.2), xlabel="accuracy", title=title)
     ax.invert_yaxis()
     _save(fig, path)
@@ -120,13 +153,22 @@ def plot_answerability(per_item: Sequence[Mapping], threshold: float | None, pat
     fig, ax = plt.subplots(figsize=(6, 5))
     ax.plot([f for _, _, f in curve], [u for _, u, _ in curve], color="#4c72b0", label="threshold 0..1")
     if threshold is not None:
-        (_, u, f), = tradeoff(scores, answerable, [threshold])
-        ax.scatter([f], [u], color="#c44e52", zorder=3, label=f"operating point {threshold:.2f}: abstains on "
-                   f"{u:.0%} unanswerable, {f:.0%} answerable")
+        ((_, u, f),) = tradeoff(scores, answerable, [threshold])
+        ax.scatter(
+            [f],
+            [u],
+            color="#c44e52",
+            zorder=3,
+            label=f"operating point {threshold:.2f}: abstains on {u:.0%} unanswerable, {f:.0%} answerable",
+        )
     auc = roc_auc(scores, answerable)
-    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="false abstention (answerable questions refused)",
-           ylabel="abstention on unanswerable questions",
-           title=f"{title}\nanswerability ROC AUC {auc:.3f}" if auc is not None else title)
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+        xlabel="false abstention (answerable questions refused)",
+        ylabel="abstention on unanswerable questions",
+        title=f"{title}\nanswerability ROC AUC {auc:.3f}" if auc is not None else title,
+    )
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
     _save(fig, path)
@@ -147,13 +189,22 @@ def write_report(folder: Path, doc: Mapping, *, per_item: Sequence[Mapping] = ()
     if doc.get("groups", {}).get("document"):
         plots.append(folder / "accuracy_by_document.png")
         plot_groups(doc["groups"]["document"], plots[-1], f"{doc['name']}: answer accuracy by document")
-    if per_item and any(row.get("answerable") for row in per_item) and not all(row.get("answerable")
-                                                                                for row in per_item):
+    if (
+        per_item
+        and any(row.get("answerable") for row in per_item)
+        and not all(row.get("answerable") for row in per_item)
+    ):
         plots.append(folder / "answerability.png")
-        plot_answerability(per_item, doc.get("settings", {}).get("answer_threshold"), plots[-1],
-                           f"{doc['name']}: answerability")
+        plot_answerability(
+            per_item,
+            doc.get("settings", {}).get("answer_threshold"),
+            plots[-1],
+            f"{doc['name']}: answerability",
+        )
     files = [folder / "metrics.json", folder / "summary.md", *plots]
-    (folder / "metrics.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    (folder / "metrics.json").write_text(
+        json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     (folder / "summary.md").write_text(markdown(doc, [p.name for p in plots]), encoding="utf-8")
     if per_item:
         with open(folder / "per_item.jsonl", "w", encoding="utf-8") as fh:

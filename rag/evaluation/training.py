@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 # The data recipe: the dev split of the natural set and the whole seed set, each with its removal-based
 # unanswerable twins. The natural set's test split is never read here.
 DEFAULT_SOURCES = ("evals/natural_questions.jsonl:dev", "evals/seed_questions.jsonl")
-DEFAULT_C = 0.1  # chosen by 5-fold grouped cross-validation on the sources above (0.01, 0.1, 1 within 0.003 AUC)
+DEFAULT_C = (
+    0.1  # chosen by 5-fold grouped cross-validation on the sources above (0.01, 0.1, 1 within 0.003 AUC)
+)
 
 
 @dataclass
@@ -42,22 +44,25 @@ class TrainingResult:
 
     def summary(self) -> str:
         """Human-readable result, with the setting to apply."""
-        return (f"fitted on {self.questions} questions (training data, in-sample): AUC {self.auc:.3f}; at "
-                f"threshold {self.threshold:.2f} abstains on {self.unanswerable_abstained:.1%} of unanswerable "
-                f"and {self.false_abstention:.1%} of answerable questions. "
-                f"Apply with RAG_ANSWER_THRESHOLD={self.threshold:.2f}")
+        return (
+            f"fitted on {self.questions} questions (training data, in-sample): AUC {self.auc:.3f}; at "
+            f"threshold {self.threshold:.2f} abstains on {self.unanswerable_abstained:.1%} of unanswerable "
+            f"and {self.false_abstention:.1%} of answerable questions. "
+            f"Apply with RAG_ANSWER_THRESHOLD={self.threshold:.2f}"
+        )
 
 
 def parse_source(spec: str) -> tuple[Path, str | None]:
-    """"PATH" or "PATH:SPLIT" (a question set, or one split of it)."""
+    """ "PATH" or "PATH:SPLIT" (a question set, or one split of it)."""
     path, _, split = spec.partition(":")
     if split == "test":
         raise InvalidInput(f"{spec}: the test split is held out and never used for training")
     return Path(path), split or None
 
 
-def training_examples(pipeline, sources: list[str], *, removal: bool = True,
-                      progress: bool = False) -> list[Example]:
+def training_examples(
+    pipeline, sources: list[str], *, removal: bool = True, progress: bool = False
+) -> list[Example]:
     """Labelled candidates of every source question, plus their removal-based unanswerable twins."""
     from tqdm import tqdm
 
@@ -72,21 +77,35 @@ def training_examples(pipeline, sources: list[str], *, removal: bool = True,
     return examples
 
 
-def train(pipeline, sources: list[str] | None = None, *, c: float = DEFAULT_C, removal: bool = True,
-          out: Path | None = None, progress: bool = False) -> TrainingResult:
+def train(
+    pipeline,
+    sources: list[str] | None = None,
+    *,
+    c: float = DEFAULT_C,
+    removal: bool = True,
+    out: Path | None = None,
+    progress: bool = False,
+) -> TrainingResult:
     """Fit the model on `sources`, choose the threshold on the same (training) questions, save it to `out`."""
     sources = list(sources or DEFAULT_SOURCES)
     examples = training_examples(pipeline, sources, removal=removal, progress=progress)
     if not any(e.answerable for e in examples) or all(e.answerable for e in examples):
         raise InvalidInput("training needs answerable and unanswerable questions")
-    meta = {"sources": sources, "removal": removal, "c": c, "questions": len(examples),
-            "created": datetime.now(UTC).isoformat(timespec="seconds")}
+    meta = {
+        "sources": sources,
+        "removal": removal,
+        "c": c,
+        "questions": len(examples),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     model = fit(examples, c=c, meta=meta)
     scores = confidences(model, examples)
     labels = [e.answerable for e in examples]
     threshold = best_threshold(scores, labels)
-    (_, abstained, false_abstention), = tradeoff(scores, labels, [threshold])
+    ((_, abstained, false_abstention),) = tradeoff(scores, labels, [threshold])
     model.meta["threshold"] = threshold
     if out is not None:
         model.save(out)
-    return TrainingResult(model, threshold, roc_auc(scores, labels), abstained, false_abstention, len(examples))
+    return TrainingResult(
+        model, threshold, roc_auc(scores, labels), abstained, false_abstention, len(examples)
+    )

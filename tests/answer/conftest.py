@@ -25,6 +25,11 @@ def smollm2() -> str:
 @pytest.fixture(scope="session")
 def generative_pipeline(seed_index_dir: Path, embedder: Embedder, smollm2: str) -> Pipeline:
     """A read-only pipeline over the seed index answering generatively with SmolLM2 (greedy, so reproducible)."""
-    settings = make_settings(seed_index_dir, answer_mode="generative", llm_backend="local", local_model_path=smollm2,
-                             max_new_tokens=GENERATION_TOKENS)
+    settings = make_settings(
+        seed_index_dir,
+        answer_mode="generative",
+        llm_backend="local",
+        local_model_path=smollm2,
+        max_new_tokens=GENERATION_TOKENS,
+    )
     return Pipeline(settings, embedder=embedder)

@@ -34,7 +34,7 @@ def test_related_passages_are_offered_without_a_claim(seed_pipeline: Pipeline) -
     assert answer.related and any("Lazada" in r.text for r in answer.related)
     for r in answer.related:
         doc = seed_pipeline.document(r.doc_id)
-        assert doc.text[r.start:r.end] == r.quote and r.quote in r.text
+        assert doc.text[r.start : r.end] == r.quote and r.quote in r.text
 
 
 def test_the_related_outcome_never_hides_a_top_ranked_passage(seed_pipeline: Pipeline) -> None:
@@ -71,5 +71,5 @@ def test_fitting_learns_which_candidates_answer() -> None:
     scores = confidences(model, examples)
     assert roc_auc(scores, [e.answerable for e in examples]) > 0.9
     threshold = best_threshold(scores, [e.answerable for e in examples])
-    (_, abstained, false_abstention), = tradeoff(scores, [e.answerable for e in examples], [threshold])
+    ((_, abstained, false_abstention),) = tradeoff(scores, [e.answerable for e in examples], [threshold])
     assert abstained > 0.8 and false_abstention < 0.2

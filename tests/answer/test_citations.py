@@ -20,8 +20,10 @@ from rag.types import Answer, Passage
 
 CHESTER_Q = "Which English town did Alibaba recruit in?"
 BONDED_Q = "With how many bonded areas did Tmall Global reach cooperation for the cross-border import pilot?"
-CONSUMERS_Q = ("How many active annual consumers did Alibaba's international business add in the year to "
-               "September 30, 2021?")
+CONSUMERS_Q = (
+    "How many active annual consumers did Alibaba's international business add in the year to "
+    "September 30, 2021?"
+)
 EMEA_Q = "What is Alibaba's market share in the EMEA cloud infrastructure market?"
 SINGER_Q = "Which pop singer hosted the opening concert of Alibaba's Singles Day event?"
 PILOT_Q = "Where did Alibaba plan to launch its first pilot program for Singles Day shoppers outside mainland China?"
@@ -54,12 +56,14 @@ def checker(pipeline: Pipeline, question: str) -> tuple[CitationChecker, list[Pa
     return CitationChecker(passages, pipeline.data, pipeline.embedder, question), passages
 
 
-def compose(pipeline: Pipeline, question: str, text: str, pieces: int | None = None) -> tuple[Answer, list[str]]:
+def compose(
+    pipeline: Pipeline, question: str, text: str, pieces: int | None = None
+) -> tuple[Answer, list[str]]:
     """Run `text` through a composer (whole, or cut into `pieces`-character slices as a stream would arrive)."""
     check, _ = checker(pipeline, question)
     composer = AnswerComposer(check, pipeline.data)
     emitted: list[str] = []
-    parts = [text] if pieces is None else [text[i:i + pieces] for i in range(0, len(text), pieces)]
+    parts = [text] if pieces is None else [text[i : i + pieces] for i in range(0, len(text), pieces)]
     for part in parts:
         emitted.append(composer.feed(part))
     emitted.append(composer.finish())
@@ -72,16 +76,27 @@ def assert_citations_hold(answer: Answer, pipeline: Pipeline) -> None:
     for c in answer.citations:
         assert f"[{c.n}]" in answer.answer
         doc = pipeline.document(c.doc_id)
-        assert doc.text[c.start:c.end] == c.quote
+        assert doc.text[c.start : c.end] == c.quote
         assert c.passage_start <= c.start < c.end <= c.passage_start + len(c.text)
-        assert doc.text[c.passage_start:c.passage_start + len(c.text)] == c.text
+        assert doc.text[c.passage_start : c.passage_start + len(c.text)] == c.text
 
 
 # ---- parsing ---------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("marker", "numbers"), [
-    ("[1]", [1]), ("[ 2 ]", [2]), ("[1, 3]", [1, 3]), ("[2-4]", [2, 3, 4]), ("[Passage 2]", [2]),
-    ("[source 1; 3]", [1, 3]), ("[1][2]", []), ("[a]", []), ("[unsupported]", []), ("[1, 1]", [1]),
-])
+@pytest.mark.parametrize(
+    ("marker", "numbers"),
+    [
+        ("[1]", [1]),
+        ("[ 2 ]", [2]),
+        ("[1, 3]", [1, 3]),
+        ("[2-4]", [2, 3, 4]),
+        ("[Passage 2]", [2]),
+        ("[source 1; 3]", [1, 3]),
+        ("[1][2]", []),
+        ("[a]", []),
+        ("[unsupported]", []),
+        ("[1, 1]", [1]),
+    ],
+)
 def test_markers_are_parsed(marker: str, numbers: list[int]) -> None:
     assert parse_markers(marker) == numbers
 
@@ -101,17 +116,32 @@ def test_names_are_the_capitalised_words_inside_a_sentence() -> None:
 
 # ---- the checker -------------------------------------------------------------------------------------------------
 SUPPORTED = [
-    (BONDED_Q, "Tmall Global reached cooperation with five bonded areas for the cross-border import pilot.",
-     "five bonded areas"),
+    (
+        BONDED_Q,
+        "Tmall Global reached cooperation with five bonded areas for the cross-border import pilot.",
+        "five bonded areas",
+    ),
     (BONDED_Q, "Tmall Global cooperated with 5 bonded zones in pilot cities.", "five bonded areas"),
     (CHESTER_Q, "Alibaba recruited in the English town of Chester.", "Chester"),
-    (CONSUMERS_Q, "Alibaba's international business added 285 million active annual consumers in the year to "
-                  "September 30, 2021.", "285 million"),
+    (
+        CONSUMERS_Q,
+        (
+            "Alibaba's international business added 285 million active annual consumers in the year to "
+            "September 30, 2021."
+        ),
+        "285 million",
+    ),
     (SINGER_Q, "Katy Perry hosted the opening concert of the Singles Day event.", "Katty Perry"),
-    (EMEA_Q, "According to IDC, Alibaba ranks 19th in the EMEA cloud infrastructure market with a 0.2% share.",
-     "0.2%"),
-    (PILOT_Q, "Alibaba planned its first pilot program for Singles Day shoppers in Hong Kong and Taiwan.",
-     "Hongkong and Taiwan"),
+    (
+        EMEA_Q,
+        "According to IDC, Alibaba ranks 19th in the EMEA cloud infrastructure market with a 0.2% share.",
+        "0.2%",
+    ),
+    (
+        PILOT_Q,
+        "Alibaba planned its first pilot program for Singles Day shoppers in Hong Kong and Taiwan.",
+        "Hongkong and Taiwan",
+    ),
 ]
 UNSUPPORTED = [
     (BONDED_Q, "Tmall Global reached cooperation with seven bonded areas for the cross-border import pilot."),
@@ -128,8 +158,9 @@ UNSUPPORTED = [
 
 
 @pytest.mark.parametrize(("question", "claim", "needle"), SUPPORTED)
-def test_a_claim_citing_its_source_is_supported(seed_pipeline: Pipeline, question: str, claim: str,
-                                                needle: str) -> None:
+def test_a_claim_citing_its_source_is_supported(
+    seed_pipeline: Pipeline, question: str, claim: str, needle: str
+) -> None:
     check, passages = checker(seed_pipeline, question)
     n = number_of(passages, needle)
     result = check.check(claim, [n])
@@ -138,8 +169,9 @@ def test_a_claim_citing_its_source_is_supported(seed_pipeline: Pipeline, questio
 
 
 @pytest.mark.parametrize(("question", "claim", "needle"), SUPPORTED)
-def test_a_mis_numbered_claim_is_re_attributed_to_its_source(seed_pipeline: Pipeline, question: str, claim: str,
-                                                             needle: str) -> None:
+def test_a_mis_numbered_claim_is_re_attributed_to_its_source(
+    seed_pipeline: Pipeline, question: str, claim: str, needle: str
+) -> None:
     check, passages = checker(seed_pipeline, question)
     wrong = other_than(passages, needle)
     result = check.check(claim, [wrong])
@@ -150,30 +182,43 @@ def test_a_mis_numbered_claim_is_re_attributed_to_its_source(seed_pipeline: Pipe
 
 
 WAREHOUSE_Q = "How large is the warehouse at Liège airport?"
-SHORT = [(WAREHOUSE_Q, "The answer is: 220000 square meters.", True), (WAREHOUSE_Q, "220,000 square meters.", True),
-         (WAREHOUSE_Q, "It is 500 square meters.", False), (CHESTER_Q, "Chester.", True),
-         (CHESTER_Q, "Manchester.", False), (SINGER_Q, "Katy Perry.", True), (SINGER_Q, "Lady Gaga.", False)]
+SHORT = [
+    (WAREHOUSE_Q, "The answer is: 220000 square meters.", True),
+    (WAREHOUSE_Q, "220,000 square meters.", True),
+    (WAREHOUSE_Q, "It is 500 square meters.", False),
+    (CHESTER_Q, "Chester.", True),
+    (CHESTER_Q, "Manchester.", False),
+    (SINGER_Q, "Katy Perry.", True),
+    (SINGER_Q, "Lady Gaga.", False),
+]
 
 
 @pytest.mark.parametrize(("question", "claim", "supported"), SHORT)
-def test_short_answers_are_judged_with_their_question(seed_pipeline: Pipeline, question: str, claim: str,
-                                                      supported: bool) -> None:
+def test_short_answers_are_judged_with_their_question(
+    seed_pipeline: Pipeline, question: str, claim: str, supported: bool
+) -> None:
     check, _ = checker(seed_pipeline, question)
     assert (check.check(claim, [1]).status is not Status.unsupported) is supported
 
 
-@pytest.mark.parametrize(("sentence", "claim"), [
-    ("The answer is: 220000 square meters.", "220000 square meters."),
-    ("According to the passages, Alibaba recruited in Chester.", "Alibaba recruited in Chester."),
-    ("Passage 2 states that the warehouse is large.", "the warehouse is large."),
-    ("The passage says:", ""), ("The answerable part is small.", "The answerable part is small."),
-])
+@pytest.mark.parametrize(
+    ("sentence", "claim"),
+    [
+        ("The answer is: 220000 square meters.", "220000 square meters."),
+        ("According to the passages, Alibaba recruited in Chester.", "Alibaba recruited in Chester."),
+        ("Passage 2 states that the warehouse is large.", "the warehouse is large."),
+        ("The passage says:", ""),
+        ("The answerable part is small.", "The answerable part is small."),
+    ],
+)
 def test_lead_ins_about_the_passages_are_not_part_of_the_claim(sentence: str, claim: str) -> None:
     assert strip_preamble(sentence) == claim
 
 
 @pytest.mark.parametrize(("question", "claim"), UNSUPPORTED)
-def test_a_claim_no_passage_supports_is_unsupported(seed_pipeline: Pipeline, question: str, claim: str) -> None:
+def test_a_claim_no_passage_supports_is_unsupported(
+    seed_pipeline: Pipeline, question: str, claim: str
+) -> None:
     check, passages = checker(seed_pipeline, question)
     for cited in ([], [1], list(range(1, len(passages) + 1))):
         assert check.check(claim, cited).status is Status.unsupported
@@ -189,12 +234,17 @@ def test_a_citation_to_a_passage_that_was_not_retrieved_is_dropped(seed_pipeline
 
 def test_a_sentence_that_says_the_documents_do_not_answer_is_not_a_claim(seed_pipeline: Pipeline) -> None:
     check, _ = checker(seed_pipeline, CHESTER_Q)
-    for text in ("I could not find this in the documents.", "The passages do not mention the completion date."):
+    for text in (
+        "I could not find this in the documents.",
+        "The passages do not mention the completion date.",
+    ):
         assert check.check(text, [1]).status is Status.neutral
 
 
 # ---- composing the verified answer -------------------------------------------------------------------------------
-def test_verified_answer_keeps_good_citations_and_quotes_the_supporting_sentence(seed_pipeline: Pipeline) -> None:
+def test_verified_answer_keeps_good_citations_and_quotes_the_supporting_sentence(
+    seed_pipeline: Pipeline,
+) -> None:
     passages = passages_for(seed_pipeline, CHESTER_Q)
     n = number_of(passages, "Chester")
     answer, _ = compose(seed_pipeline, CHESTER_Q, f"Alibaba recruited in the English town of Chester [{n}].")
@@ -206,15 +256,21 @@ def test_verified_answer_keeps_good_citations_and_quotes_the_supporting_sentence
     assert_citations_hold(answer, seed_pipeline)
 
 
-def test_mis_numbered_dropped_and_unsupported_citations_are_fixed_and_reported(seed_pipeline: Pipeline) -> None:
+def test_mis_numbered_dropped_and_unsupported_citations_are_fixed_and_reported(
+    seed_pipeline: Pipeline,
+) -> None:
     passages = passages_for(seed_pipeline, CHESTER_Q)
     good, wrong = number_of(passages, "Chester"), other_than(passages, "Chester")
-    text = (f"Alibaba recruited in the English town of Chester [{wrong}]. "
-            f"Ali began to build a warehouse at Liege Airport in Belgium [9]. "
-            f"Alibaba was founded by Jack Ma in 1999 [{good}]. The company sells spaceships.")
+    text = (
+        f"Alibaba recruited in the English town of Chester [{wrong}]. "
+        f"Ali began to build a warehouse at Liege Airport in Belgium [9]. "
+        f"Alibaba was founded by Jack Ma in 1999 [{good}]. The company sells spaceships."
+    )
     answer, _ = compose(seed_pipeline, CHESTER_Q, text)
-    assert answer.answer.startswith("Alibaba recruited in the English town of Chester. [1] Ali began to build a "
-                                    "warehouse at Liege Airport in Belgium. [")
+    assert answer.answer.startswith(
+        "Alibaba recruited in the English town of Chester. [1] Ali began to build a "
+        "warehouse at Liege Airport in Belgium. ["
+    )
     assert "Chester" in answer.citations[0].quote and answer.citations[0].supported
     assert "Liege Airport" in answer.citations[1].quote and answer.citations[1].supported
     assert "[9]" not in answer.answer
@@ -231,8 +287,10 @@ def test_mis_numbered_dropped_and_unsupported_citations_are_fixed_and_reported(s
 def test_streamed_pieces_build_the_same_answer_as_the_whole_text(seed_pipeline: Pipeline, size: int) -> None:
     passages = passages_for(seed_pipeline, CHESTER_Q)
     n = number_of(passages, "Chester")
-    text = (f"  Alibaba [{n}] recruited in the English town of Chester [{n}, 2]. It is known for its castle [{n}].\n\n"
-            f"The company sells spaceships [Passage 3]. [x] is not a marker [12")
+    text = (
+        f"  Alibaba [{n}] recruited in the English town of Chester [{n}, 2]. It is known for its castle [{n}].\n\n"
+        f"The company sells spaceships [Passage 3]. [x] is not a marker [12"
+    )
     whole, _ = compose(seed_pipeline, CHESTER_Q, text)
     streamed, pieces = compose(seed_pipeline, CHESTER_Q, text, pieces=size)
     assert "".join(pieces) == streamed.answer == whole.answer
@@ -250,19 +308,29 @@ def test_an_answer_that_only_says_it_cannot_find_it_abstains(seed_pipeline: Pipe
 def test_a_marker_inside_a_sentence_closes_the_claim_before_it(seed_pipeline: Pipeline) -> None:
     passages = passages_for(seed_pipeline, CHESTER_Q)
     chester, liege = number_of(passages, "Chester"), number_of(passages, "Liege Airport")
-    text = (f"Alibaba recruited in the English town of Chester [{chester}], and it began to build a warehouse at "
-            f"Liege Airport in Belgium [{liege}].")
-    answer, pieces = compose(seed_pipeline, CHESTER_Q, text, pieces=4)
-    assert answer.answer == ("Alibaba recruited in the English town of Chester [1], and it began to build a warehouse "
-                             "at Liege Airport in Belgium. [2]")
+    text = (
+        f"Alibaba recruited in the English town of Chester [{chester}], and it began to build a warehouse at "
+        f"Liege Airport in Belgium [{liege}]."
+    )
+    answer, _pieces = compose(seed_pipeline, CHESTER_Q, text, pieces=4)
+    assert answer.answer == (
+        "Alibaba recruited in the English town of Chester [1], and it began to build a warehouse "
+        "at Liege Airport in Belgium. [2]"
+    )
     assert (answer.supported_sentences, answer.total_sentences) == (2, 2)
     assert "Chester" in answer.citations[0].quote and "Liege Airport" in answer.citations[1].quote
-    short, _ = compose(seed_pipeline, CHESTER_Q, f"Alibaba [{chester}] recruited in the English town of Chester.")
-    assert short.answer == "Alibaba recruited in the English town of Chester. [1]"  # too short to be a claim alone
+    short, _ = compose(
+        seed_pipeline, CHESTER_Q, f"Alibaba [{chester}] recruited in the English town of Chester."
+    )
+    assert (
+        short.answer == "Alibaba recruited in the English town of Chester. [1]"
+    )  # too short to be a claim alone
 
 
 @pytest.mark.parametrize("size", [None, 5])
-def test_a_model_repeating_itself_is_cut_off_after_the_first_repeat(seed_pipeline: Pipeline, size: int | None) -> None:
+def test_a_model_repeating_itself_is_cut_off_after_the_first_repeat(
+    seed_pipeline: Pipeline, size: int | None
+) -> None:
     n = number_of(passages_for(seed_pipeline, CHESTER_Q), "Chester")
     text = f"Alibaba recruited in the English town of Chester [{n}]. " * 4 + "Then something else."
     answer, _ = compose(seed_pipeline, CHESTER_Q, text, pieces=size)

@@ -18,9 +18,9 @@ def assert_citations_hold(answer: Answer, pipeline: Pipeline) -> None:
     for citation in answer.citations:
         assert f"[{citation.n}]" in answer.answer
         doc = pipeline.document(citation.doc_id)
-        assert doc.text[citation.start:citation.end] == citation.quote
+        assert doc.text[citation.start : citation.end] == citation.quote
         assert citation.quote in citation.text
-        assert doc.text[citation.passage_start:citation.passage_start + len(citation.text)] == citation.text
+        assert doc.text[citation.passage_start : citation.passage_start + len(citation.text)] == citation.text
         assert citation.title == doc.title
 
 
@@ -35,8 +35,14 @@ def test_liege_question_is_answered_with_the_right_citation(seed_pipeline: Pipel
     assert_citations_hold(answer, seed_pipeline)
 
 
-@pytest.mark.parametrize("question", ["What is the capital of Australia?", "How do I bake sourdough bread?",
-                                      "Who won the 2018 FIFA World Cup?"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the capital of Australia?",
+        "How do I bake sourdough bread?",
+        "Who won the 2018 FIFA World Cup?",
+    ],
+)
 def test_unrelated_questions_abstain_and_cite_nothing(seed_pipeline: Pipeline, question: str) -> None:
     answer = seed_pipeline.ask(question)
     assert answer.abstained
@@ -47,18 +53,31 @@ def test_unrelated_questions_abstain_and_cite_nothing(seed_pipeline: Pipeline, q
 @pytest.mark.parametrize(
     ("question", "doc_id", "expected"),
     [
-        ("Who is the president of Alibaba Cloud Intelligence?", "2021-12-alibaba-investor-day-overseas",
-         "Zhang Jianfeng"),
-        ("How many orders per second could Tmall receive at the peak of Double 11?",
-         "2020-alibaba-europe-expansion", "583000"),
-        ("Which cities were the cross-border import pilot cities?", "2015-tmall-global-cross-border-import",
-         "guangzhou"),
-        ("What share of the shops on Tmall Global had almost no transaction volume?",
-         "2015-tmall-global-cross-border-import", "70%"),
+        (
+            "Who is the president of Alibaba Cloud Intelligence?",
+            "2021-12-alibaba-investor-day-overseas",
+            "Zhang Jianfeng",
+        ),
+        (
+            "How many orders per second could Tmall receive at the peak of Double 11?",
+            "2020-alibaba-europe-expansion",
+            "583000",
+        ),
+        (
+            "Which cities were the cross-border import pilot cities?",
+            "2015-tmall-global-cross-border-import",
+            "guangzhou",
+        ),
+        (
+            "What share of the shops on Tmall Global had almost no transaction volume?",
+            "2015-tmall-global-cross-border-import",
+            "70%",
+        ),
     ],
 )
-def test_known_answers_come_from_the_right_document(seed_pipeline: Pipeline, question: str, doc_id: str,
-                                                    expected: str) -> None:
+def test_known_answers_come_from_the_right_document(
+    seed_pipeline: Pipeline, question: str, doc_id: str, expected: str
+) -> None:
     answer = seed_pipeline.ask(question)
     assert not answer.abstained
     assert expected in answer.answer
@@ -83,5 +102,7 @@ def test_answer_type_guessing() -> None:
     assert answer_type("Who runs it?") is AnswerType.person
     assert answer_type("Which list?") is AnswerType.other
     assert holds_type("Christian Delcourt, a spokesman, said so", AnswerType.person)
-    assert holds_type("It grew 41 percent", AnswerType.number) and not holds_type("It grew", AnswerType.number)
+    assert holds_type("It grew 41 percent", AnswerType.number) and not holds_type(
+        "It grew", AnswerType.number
+    )
     assert holds_type("in March 2011", AnswerType.date)

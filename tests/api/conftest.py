@@ -22,8 +22,9 @@ ServerFactory = Callable[..., BackgroundServer]
 
 
 @pytest.fixture(scope="session")
-def start_server(tmp_path_factory: pytest.TempPathFactory, seed_index_dir: Path,
-                 embedder: Embedder) -> Iterator[ServerFactory]:
+def start_server(
+    tmp_path_factory: pytest.TempPathFactory, seed_index_dir: Path, embedder: Embedder
+) -> Iterator[ServerFactory]:
     """Factory: a running server over a private copy of the seed index (or no index with seed=False);
     settings overrides as keyword arguments."""
     servers: list[BackgroundServer] = []
@@ -33,7 +34,9 @@ def start_server(tmp_path_factory: pytest.TempPathFactory, seed_index_dir: Path,
         if seed:
             shutil.copytree(seed_index_dir / "seed", root / "seed")
         settings = make_settings(root, **{"max_upload_bytes": UPLOAD_LIMIT, **overrides})
-        server = BackgroundServer(create_app(Pipeline(settings, embedder=embedder), settings, with_ui=False)).start()
+        server = BackgroundServer(
+            create_app(Pipeline(settings, embedder=embedder), settings, with_ui=False)
+        ).start()
         servers.append(server)
         return server
 
@@ -58,5 +61,8 @@ def client(server: BackgroundServer) -> Iterator[httpx.Client]:
 def quote_in_passage(citation: dict) -> bool:
     """A citation's quote is its passage's text at the cited offsets."""
     offset = citation["start"] - citation["passage_start"]
-    return bool(citation["quote"]) and citation["text"][offset:offset + len(citation["quote"])] == citation["quote"] \
+    return (
+        bool(citation["quote"])
+        and citation["text"][offset : offset + len(citation["quote"])] == citation["quote"]
         and citation["end"] - citation["start"] == len(citation["quote"])
+    )

@@ -13,9 +13,16 @@ from rag.pipeline import Pipeline
 def test_openapi_documents_every_endpoint(client: httpx.Client) -> None:
     schema = client.get("/openapi.json").json()
     paths = schema["paths"]
-    for path, method in [("/api/ask", "post"), ("/api/search", "post"), ("/api/documents", "get"),
-                         ("/api/documents", "post"), ("/api/documents/{doc_id}", "delete"),
-                         ("/v1/chat/completions", "post"), ("/v1/models", "get"), ("/api/health", "get")]:
+    for path, method in [
+        ("/api/ask", "post"),
+        ("/api/search", "post"),
+        ("/api/documents", "get"),
+        ("/api/documents", "post"),
+        ("/api/documents/{doc_id}", "delete"),
+        ("/v1/chat/completions", "post"),
+        ("/v1/models", "get"),
+        ("/api/health", "get"),
+    ]:
         assert method in paths[path], (path, method)
     upload = paths["/api/documents"]["post"]["requestBody"]["content"]
     assert set(upload) == {"multipart/form-data", "application/json"}
@@ -27,7 +34,9 @@ def test_root_leads_to_the_docs_without_ui(client: httpx.Client) -> None:
     assert r.status_code == 200 and r.url.path == "/docs"
 
 
-def test_unexpected_error_is_500_without_traceback(seed_pipeline: Pipeline, caplog: pytest.LogCaptureFixture) -> None:
+def test_unexpected_error_is_500_without_traceback(
+    seed_pipeline: Pipeline, caplog: pytest.LogCaptureFixture
+) -> None:
     app = create_app(seed_pipeline, with_ui=False)
 
     @app.get("/api/explode")

@@ -38,27 +38,41 @@ def _ids(api: httpx.Client) -> list[str]:
 @pytest.mark.parametrize("origin", [EVIL, "null", "http://127.0.0.1.evil.example", "http://localhost:1"])
 def test_cross_site_upload_is_refused(api: httpx.Client, origin: str) -> None:
     before = _ids(api)
-    r = api.post("/api/documents", files={"file": (f"{LIEGE_DOC}.txt", NOTE, "text/plain")},
-                 headers={"Origin": origin})
+    r = api.post(
+        "/api/documents", files={"file": (f"{LIEGE_DOC}.txt", NOTE, "text/plain")}, headers={"Origin": origin}
+    )
     assert r.status_code == 403, r.text
     assert "origin" in r.json()["detail"].lower()
-    for r in (api.delete(f"/api/documents/{LIEGE_DOC}", headers={"Origin": origin}),
-              api.post("/api/ask", json={"question": "Where?"}, headers={"Origin": origin}),
-              api.post("/v1/chat/completions", headers={"Origin": origin},
-                       json={"model": "rag", "messages": [{"role": "user", "content": "Where?"}]})):
+    for r in (
+        api.delete(f"/api/documents/{LIEGE_DOC}", headers={"Origin": origin}),
+        api.post("/api/ask", json={"question": "Where?"}, headers={"Origin": origin}),
+        api.post(
+            "/v1/chat/completions",
+            headers={"Origin": origin},
+            json={"model": "rag", "messages": [{"role": "user", "content": "Where?"}]},
+        ),
+    ):
         assert r.status_code == 403, r.text
     assert _ids(api) == before
     assert api.get("/api/documents", headers={"Origin": origin}).status_code == 200  # reads are not writes
 
 
-def test_same_origin_and_no_origin_writes_are_accepted(api: httpx.Client, hostile_server: BackgroundServer) -> None:
-    r = api.post("/api/documents", files={"file": ("ferry-note.txt", NOTE, "text/plain")},
-                 headers={"Origin": hostile_server.url})
+def test_same_origin_and_no_origin_writes_are_accepted(
+    api: httpx.Client, hostile_server: BackgroundServer
+) -> None:
+    r = api.post(
+        "/api/documents",
+        files={"file": ("ferry-note.txt", NOTE, "text/plain")},
+        headers={"Origin": hostile_server.url},
+    )
     assert r.status_code == 201, r.text
     assert api.delete("/api/documents/ferry-note", headers={"Origin": hostile_server.url}).status_code == 204
     port = hostile_server.url.rsplit(":", 1)[1]
-    r = api.post("/api/ask", json={"question": "When does the ferry leave?"},
-                 headers={"Host": f"localhost:{port}", "Origin": f"http://localhost:{port}"})
+    r = api.post(
+        "/api/ask",
+        json={"question": "When does the ferry leave?"},
+        headers={"Host": f"localhost:{port}", "Origin": f"http://localhost:{port}"},
+    )
     assert r.status_code == 200, r.text
     assert api.post("/api/ask", json={"question": "When does the ferry leave?"}).status_code == 200
 
@@ -74,9 +88,11 @@ def test_allowed_origins_setting_admits_a_listed_site(start_server: ServerFactor
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "attacker.localhost.evil.example"])
 def test_a_foreign_host_header_is_refused(api: httpx.Client, host: str) -> None:
-    for r in (api.get("/api/documents", headers={"Host": host}),
-              api.post("/api/documents", json={"text": "x y z", "title": "rebind"}, headers={"Host": host}),
-              api.get("/api/health", headers={"Host": host})):
+    for r in (
+        api.get("/api/documents", headers={"Host": host}),
+        api.post("/api/documents", json={"text": "x y z", "title": "rebind"}, headers={"Host": host}),
+        api.get("/api/health", headers={"Host": host}),
+    ):
         assert r.status_code == 400, r.text
         assert "host" in r.json()["detail"].lower()
     assert "rebind" not in _ids(api)
@@ -93,8 +109,11 @@ def test_allowed_hosts_setting_admits_a_listed_name(start_server: ServerFactory)
 @pytest.mark.parametrize("path", ["/api/ask", "/api/search", "/api/documents", "/v1/chat/completions"])
 def test_a_thousand_deep_json_body_is_a_4xx(api: httpx.Client, path: str) -> None:
     deep = "[" * 1000 + "]" * 1000
-    bodies = [deep, '{"question": "x", "query": "x", "text": "x", "title": "t", "history": ' + deep + "}",
-              '{"model": "rag", "messages": ' + deep + "}"]
+    bodies = [
+        deep,
+        '{"question": "x", "query": "x", "text": "x", "title": "t", "history": ' + deep + "}",
+        '{"model": "rag", "messages": ' + deep + "}",
+    ]
     for body in bodies:
         r = api.post(path, content=body, headers={"content-type": "application/json"})
         assert 400 <= r.status_code < 500, (body[:60], r.status_code, r.text[:300])
@@ -105,8 +124,10 @@ def test_a_thousand_deep_json_body_is_a_4xx(api: httpx.Client, path: str) -> Non
 def test_derived_ids_satisfy_the_pattern_and_titles_do_not_collide(api: httpx.Client) -> None:
     made: dict[str, str] = {}
     for title in ("../../etc/passwd", ".", "..", "Otters!", "Otters?", "Otters"):
-        r = api.post("/api/documents", json={"text": f"Sea otters note for {title!r}: they hold hands.",
-                                              "title": title})
+        r = api.post(
+            "/api/documents",
+            json={"text": f"Sea otters note for {title!r}: they hold hands.", "title": title},
+        )
         assert r.status_code == 201, r.text
         body = r.json()
         assert re.match(DOC_ID_PATTERN, body["doc_id"]), body["doc_id"]
@@ -125,7 +146,9 @@ def test_derived_ids_satisfy_the_pattern_and_titles_do_not_collide(api: httpx.Cl
     assert all(doc_id in ids for doc_id in made.values())
     again = api.post("/api/documents", json={"text": "Otters again.", "title": "Otters!"})
     assert again.json()["doc_id"] == made["Otters!"] and again.json()["replaced"] is True
-    explicit = api.post("/api/documents", json={"text": "Replaced on purpose.", "title": "x", "doc_id": "Otters"})
+    explicit = api.post(
+        "/api/documents", json={"text": "Replaced on purpose.", "title": "x", "doc_id": "Otters"}
+    )
     assert explicit.status_code == 201 and explicit.json()["replaced"] is True
     for doc_id in made.values():
         assert api.delete(f"/api/documents/{doc_id}").status_code == 204
@@ -140,8 +163,14 @@ def test_replaced_is_right_when_one_id_is_uploaded_concurrently(hostile_server: 
     def upload(i: int) -> None:
         with httpx.Client(base_url=hostile_server.url, timeout=120) as c:
             barrier.wait()
-            r = c.post("/api/documents", json={"text": f"Version {i} of the tide table: high water at {i} am.",
-                                                "title": "Tide table", "doc_id": "tide-table"})
+            r = c.post(
+                "/api/documents",
+                json={
+                    "text": f"Version {i} of the tide table: high water at {i} am.",
+                    "title": "Tide table",
+                    "doc_id": "tide-table",
+                },
+            )
             results.append({"status": r.status_code, **(r.json() if r.status_code == 201 else {})})
 
     threads = [threading.Thread(target=upload, args=(i,)) for i in range(n)]

@@ -20,8 +20,9 @@ KEY = "page-key"
 
 
 @pytest.fixture(scope="module")
-def start_page(tmp_path_factory: pytest.TempPathFactory, seed_index_dir: Path,
-               embedder: Embedder) -> Iterator[Callable[..., BackgroundServer]]:
+def start_page(
+    tmp_path_factory: pytest.TempPathFactory, seed_index_dir: Path, embedder: Embedder
+) -> Iterator[Callable[..., BackgroundServer]]:
     """Factory: the whole app, chat page mounted, over a private copy of the seed index."""
     servers: list[BackgroundServer] = []
 
@@ -43,16 +44,21 @@ def page(start_page: Callable[..., BackgroundServer]) -> BackgroundServer:
     return start_page()
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("POST", "/gradio_api/run/nonexistent", {"data": []}),
-    ("POST", "/gradio_api/api/nonexistent", {"data": []}),
-    ("POST", "/gradio_api/call/nonexistent", {"data": []}),
-    ("POST", "/gradio_api/call/v2/nonexistent", {"data": []}),
-    ("POST", "/gradio_api/run/nonexistent", {"data": [], "session_hash": "abc"}),
-    ("GET", "/gradio_api/call/nonexistent/some-event", None),
-    ("POST", "/gradio_api/queue/join", {"data": [], "fn_index": 999, "session_hash": "abc"}),
-])
-def test_unknown_gradio_endpoints_are_404(page: BackgroundServer, method: str, path: str, body: dict | None) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/gradio_api/run/nonexistent", {"data": []}),
+        ("POST", "/gradio_api/api/nonexistent", {"data": []}),
+        ("POST", "/gradio_api/call/nonexistent", {"data": []}),
+        ("POST", "/gradio_api/call/v2/nonexistent", {"data": []}),
+        ("POST", "/gradio_api/run/nonexistent", {"data": [], "session_hash": "abc"}),
+        ("GET", "/gradio_api/call/nonexistent/some-event", None),
+        ("POST", "/gradio_api/queue/join", {"data": [], "fn_index": 999, "session_hash": "abc"}),
+    ],
+)
+def test_unknown_gradio_endpoints_are_404(
+    page: BackgroundServer, method: str, path: str, body: dict | None
+) -> None:
     r = httpx.request(method, page.url + path, json=body, timeout=30)
     assert r.status_code == 404, (r.status_code, r.text[:200])
     assert r.json()["detail"]
@@ -67,8 +73,11 @@ def test_cross_site_gradio_upload_and_queue_are_refused(page: BackgroundServer) 
     files = {"files": ("note.txt", b"The ferry leaves at seven.", "text/plain")}
     evil = {"Origin": "http://evil.example"}
     assert httpx.post(page.url + "/gradio_api/upload", files=files, headers=evil).status_code == 403
-    r = httpx.post(page.url + "/gradio_api/queue/join", headers=evil,
-                   json={"data": [], "fn_index": 0, "session_hash": "abc"})
+    r = httpx.post(
+        page.url + "/gradio_api/queue/join",
+        headers=evil,
+        json={"data": [], "fn_index": 0, "session_hash": "abc"},
+    )
     assert r.status_code == 403
     own = httpx.post(page.url + "/gradio_api/upload", files=files, headers={"Origin": page.url})
     assert own.status_code == 200, own.text
@@ -84,7 +93,8 @@ def test_failed_logins_are_rate_limited_per_client(start_page: Callable[..., Bac
         assert blocked.status_code == 429, blocked.text
         assert int(blocked.headers["retry-after"]) >= 1 and "try again" in blocked.json()["detail"]
         assert c.post("/login", data={"username": "x", "password": KEY}).status_code == 429  # even the key
-    with httpx.Client(base_url=server.url, timeout=30,
-                      transport=httpx.HTTPTransport(local_address="127.0.0.2")) as other:
+    with httpx.Client(
+        base_url=server.url, timeout=30, transport=httpx.HTTPTransport(local_address="127.0.0.2")
+    ) as other:
         r = other.post("/login", data={"username": "x", "password": KEY})
         assert r.status_code == 200, r.text  # another client is not blocked

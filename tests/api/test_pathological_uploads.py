@@ -33,7 +33,9 @@ def test_pdf_limits_are_413(start_server: ServerFactory) -> None:
     with httpx.Client(base_url=server.url, timeout=120) as c:
         r = c.post("/api/documents", files={"file": ("many.pdf", blank_pdf(40), "application/pdf")})
         assert r.status_code == 413 and "RAG_MAX_PDF_PAGES" in r.json()["detail"], r.text
-        r = c.post("/api/documents", files={"file": ("bomb.pdf", inflating_pdf(3_000_000), "application/pdf")})
+        r = c.post(
+            "/api/documents", files={"file": ("bomb.pdf", inflating_pdf(3_000_000), "application/pdf")}
+        )
         assert r.status_code == 413 and "RAG_MAX_PDF_DECOMPRESSED_BYTES" in r.json()["detail"], r.text
 
 
@@ -43,7 +45,9 @@ def test_a_slow_parse_is_cut_off_while_other_requests_are_served(start_server: S
 
     def upload() -> None:
         with httpx.Client(base_url=server.url, timeout=120) as c:
-            result["r"] = c.post("/api/documents", files={"file": ("slow.html", nested_divs(60_000), "text/html")})
+            result["r"] = c.post(
+                "/api/documents", files={"file": ("slow.html", nested_divs(60_000), "text/html")}
+            )
 
     thread = threading.Thread(target=upload)
     started = time.perf_counter()

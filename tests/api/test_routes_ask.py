@@ -35,10 +35,16 @@ def test_ask_abstains_when_documents_do_not_say(client: httpx.Client) -> None:
     assert "could not find" in body["answer"]
 
 
-@pytest.mark.parametrize("history", [
-    [FIRST_TURN],
-    [{"role": "user", "content": FIRST_TURN}, {"role": "assistant", "content": "At Liège airport in Belgium."}],
-])
+@pytest.mark.parametrize(
+    "history",
+    [
+        [FIRST_TURN],
+        [
+            {"role": "user", "content": FIRST_TURN},
+            {"role": "assistant", "content": "At Liège airport in Belgium."},
+        ],
+    ],
+)
 def test_follow_up_uses_history(client: httpx.Client, history: list) -> None:
     alone = client.post("/api/ask", json={"question": "How big is it?"}).json()
     assert not _cites_liege_size(alone)
@@ -68,24 +74,28 @@ def test_search_returns_ranked_passages_without_answer(client: httpx.Client) -> 
 
 
 def test_search_follow_up_uses_history(client: httpx.Client) -> None:
-    hits = client.post("/api/search", json={"query": "How big is it?", "history": [FIRST_TURN],
-                                             "top_k": 3}).json()["passages"]
+    hits = client.post(
+        "/api/search", json={"query": "How big is it?", "history": [FIRST_TURN], "top_k": 3}
+    ).json()["passages"]
     assert any(h["doc_id"] == LIEGE_DOC and "220000" in h["text"] for h in hits)
 
 
-@pytest.mark.parametrize("body", [
-    {},
-    {"question": ""},
-    {"question": 42},
-    {"question": "ok?", "top_k": 0},
-    {"question": "ok?", "top_k": 101},
-    {"question": "ok?", "top_k": "many"},
-    {"question": "ok?", "mode": "poetic"},
-    {"question": "ok?", "history": "not a list"},
-    {"question": "ok?", "history": [{"role": "wizard", "content": "x"}]},
-    {"question": "ok?", "unknown": 1},
-    [],
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"question": ""},
+        {"question": 42},
+        {"question": "ok?", "top_k": 0},
+        {"question": "ok?", "top_k": 101},
+        {"question": "ok?", "top_k": "many"},
+        {"question": "ok?", "mode": "poetic"},
+        {"question": "ok?", "history": "not a list"},
+        {"question": "ok?", "history": [{"role": "wizard", "content": "x"}]},
+        {"question": "ok?", "unknown": 1},
+        [],
+    ],
+)
 def test_invalid_ask_bodies_are_422_with_json_detail(client: httpx.Client, body: object) -> None:
     r = client.post("/api/ask", json=body)
     assert r.status_code == 422
@@ -96,8 +106,11 @@ def test_invalid_ask_bodies_are_422_with_json_detail(client: httpx.Client, body:
 def test_malformed_json_and_unicode_are_422(client: httpx.Client) -> None:
     r = client.post("/api/ask", content=b'{"question": ', headers={"content-type": "application/json"})
     assert r.status_code == 422
-    r = client.post("/api/ask", content=b'{"question": "\\ud800 lone surrogate"}',
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/api/ask",
+        content=b'{"question": "\\ud800 lone surrogate"}',
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 422 and "surrogate" in r.text
 
 

@@ -12,12 +12,16 @@ import pytest
 from rag.api.server import BackgroundServer
 from tests.api.conftest import LIEGE_DOC, UPLOAD_LIMIT, ServerFactory, quote_in_passage
 
-FESTIVAL = (b"The Zorblax lantern festival is held every June in the harbour town of Vardoya.\n\n"
-            b"The Zorblax lantern festival attracted 48,000 visitors in its latest edition, a record for Vardoya. "
-            b"Visitors release paper lanterns over the harbour at midnight.")
+FESTIVAL = (
+    b"The Zorblax lantern festival is held every June in the harbour town of Vardoya.\n\n"
+    b"The Zorblax lantern festival attracted 48,000 visitors in its latest edition, a record for Vardoya. "
+    b"Visitors release paper lanterns over the harbour at midnight."
+)
 FESTIVAL_Q = "How many visitors did the Zorblax lantern festival attract?"
-GLACIER = ("The Quellbrunn glacier in the Ostwald range has retreated by 1.8 kilometres since 1950. "
-           "Researchers measure the Quellbrunn glacier every autumn with drones and GPS stakes.")
+GLACIER = (
+    "The Quellbrunn glacier in the Ostwald range has retreated by 1.8 kilometres since 1950. "
+    "Researchers measure the Quellbrunn glacier every autumn with drones and GPS stakes."
+)
 GLACIER_Q = "How far has the Quellbrunn glacier retreated since 1950?"
 
 
@@ -56,13 +60,16 @@ def test_get_document_text_matches_citation_offsets(api: httpx.Client) -> None:
     answer = api.post("/api/ask", json={"question": "How large is the warehouse at Liège airport?"}).json()
     citation = answer["citations"][0]
     doc = api.get(f"/api/documents/{citation['doc_id']}").json()
-    assert doc["text"][citation["start"]:citation["end"]] == citation["quote"]
+    assert doc["text"][citation["start"] : citation["end"]] == citation["quote"]
 
 
 def test_multipart_upload_is_cited_then_delete_is_never_cited(api: httpx.Client) -> None:
     assert "zorblax-festival" not in _cited(api, FESTIVAL_Q)
-    r = api.post("/api/documents", files={"file": ("zorblax-festival.txt", FESTIVAL, "text/plain")},
-                 data={"title": "Zorblax lantern festival"})
+    r = api.post(
+        "/api/documents",
+        files={"file": ("zorblax-festival.txt", FESTIVAL, "text/plain")},
+        data={"title": "Zorblax lantern festival"},
+    )
     assert r.status_code == 201, r.text
     added = r.json()
     assert added["doc_id"] == "zorblax-festival" and added["title"] == "Zorblax lantern festival"
@@ -107,8 +114,11 @@ def test_upload_persists_in_the_index_folder(api: httpx.Client, docs_server: Bac
 
 
 def test_unknown_document_is_404(api: httpx.Client) -> None:
-    for r in (api.delete("/api/documents/no-such-doc"), api.get("/api/documents/no-such-doc"),
-              api.delete("/api/documents/a/b/c")):
+    for r in (
+        api.delete("/api/documents/no-such-doc"),
+        api.get("/api/documents/no-such-doc"),
+        api.delete("/api/documents/a/b/c"),
+    ):
         assert r.status_code == 404
         assert "no-such-doc" in r.json()["detail"] or "a/b/c" in r.json()["detail"]
 
@@ -138,7 +148,9 @@ def test_body_over_the_limit_is_413_by_content_length_and_by_counting(api: httpx
 
 
 def test_unsupported_types_are_415(api: httpx.Client) -> None:
-    r = api.post("/api/documents", files={"file": ("report.docx", b"PK\x03\x04 not really", "application/zip")})
+    r = api.post(
+        "/api/documents", files={"file": ("report.docx", b"PK\x03\x04 not really", "application/zip")}
+    )
     assert r.status_code == 415 and ".docx" in r.json()["detail"]
     r = api.post("/api/documents", content=b"just text", headers={"content-type": "text/plain"})
     assert r.status_code == 415
@@ -146,7 +158,10 @@ def test_unsupported_types_are_415(api: httpx.Client) -> None:
 
 def test_broken_pdf_and_empty_file_are_422_and_leave_the_list_unchanged(api: httpx.Client) -> None:
     before = api.get("/api/documents").json()
-    r = api.post("/api/documents", files={"file": ("broken.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog", "application/pdf")})
+    r = api.post(
+        "/api/documents",
+        files={"file": ("broken.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog", "application/pdf")},
+    )
     assert r.status_code == 422 and "broken.pdf" in r.json()["detail"]
     r = api.post("/api/documents", files={"file": ("empty.txt", b"", "text/plain")})
     assert r.status_code == 422
@@ -155,14 +170,17 @@ def test_broken_pdf_and_empty_file_are_422_and_leave_the_list_unchanged(api: htt
     assert api.get("/api/documents").json() == before
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"json": {"title": "no text"}},
-    {"json": {"text": "", "title": "t"}},
-    {"json": {"text": "some text", "title": "t", "doc_id": "../../etc/passwd"}},
-    {"json": ["not", "an", "object"]},
-    {"content": b"{oops", "headers": {"content-type": "application/json"}},
-    {"files": {"other": ("a.txt", b"hello", "text/plain")}},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"json": {"title": "no text"}},
+        {"json": {"text": "", "title": "t"}},
+        {"json": {"text": "some text", "title": "t", "doc_id": "../../etc/passwd"}},
+        {"json": ["not", "an", "object"]},
+        {"content": b"{oops", "headers": {"content-type": "application/json"}},
+        {"files": {"other": ("a.txt", b"hello", "text/plain")}},
+    ],
+)
 def test_invalid_upload_bodies_are_422(api: httpx.Client, kwargs: dict) -> None:
     r = api.post("/api/documents", **kwargs)
     assert r.status_code == 422, r.text
@@ -171,8 +189,13 @@ def test_invalid_upload_bodies_are_422(api: httpx.Client, kwargs: dict) -> None:
 
 def test_readers_never_see_a_half_written_index(api: httpx.Client, docs_server: BackgroundServer) -> None:
     """Readers hammer /api/ask while uploads and deletes run: no errors, every quote is in its passage."""
-    questions = ["How large is the warehouse at Liège airport?", FESTIVAL_Q, GLACIER_Q,
-                 "When did Tmall Global launch?", "What did the trade associations say about counterfeits?"]
+    questions = [
+        "How large is the warehouse at Liège airport?",
+        FESTIVAL_Q,
+        GLACIER_Q,
+        "When did Tmall Global launch?",
+        "What did the trade associations say about counterfeits?",
+    ]
     stop = threading.Event()
     failures: list[str] = []
     answers = [0]
@@ -186,8 +209,9 @@ def test_readers_never_see_a_half_written_index(api: httpx.Client, docs_server: 
                     failures.append(f"{r.status_code}: {r.text[:200]}")
                     continue
                 answers[0] += 1
-                failures.extend(f"bad citation {c['doc_id']}" for c in r.json()["citations"]
-                                if not quote_in_passage(c))
+                failures.extend(
+                    f"bad citation {c['doc_id']}" for c in r.json()["citations"] if not quote_in_passage(c)
+                )
 
     threads = [threading.Thread(target=reader, args=(i,)) for i in range(4)]
     for t in threads:

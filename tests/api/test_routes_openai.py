@@ -42,9 +42,14 @@ def test_completion_is_the_answer_with_citations(oai: openai.OpenAI, client: htt
 
 
 def test_streaming_assembles_to_the_same_answer(oai: openai.OpenAI) -> None:
-    plain = oai.chat.completions.create(model="rag-extractive", messages=[{"role": "user", "content": LIEGE_Q}])
-    chunks = list(oai.chat.completions.create(model="rag-extractive", stream=True,
-                                              messages=[{"role": "user", "content": LIEGE_Q}]))
+    plain = oai.chat.completions.create(
+        model="rag-extractive", messages=[{"role": "user", "content": LIEGE_Q}]
+    )
+    chunks = list(
+        oai.chat.completions.create(
+            model="rag-extractive", stream=True, messages=[{"role": "user", "content": LIEGE_Q}]
+        )
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
     assert text == plain.choices[0].message.content
     assert len([c for c in chunks if c.choices[0].delta.content]) > 3  # really streamed in pieces
@@ -57,8 +62,11 @@ def test_streaming_assembles_to_the_same_answer(oai: openai.OpenAI) -> None:
 
 
 def test_stream_ends_with_done(client: httpx.Client) -> None:
-    with client.stream("POST", "/v1/chat/completions",
-                       json={"model": "rag", "stream": True, "messages": [{"role": "user", "content": LIEGE_Q}]}) as r:
+    with client.stream(
+        "POST",
+        "/v1/chat/completions",
+        json={"model": "rag", "stream": True, "messages": [{"role": "user", "content": LIEGE_Q}]},
+    ) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
         events = [line for line in r.iter_lines() if line]
@@ -78,13 +86,19 @@ def test_follow_up_uses_earlier_messages(oai: openai.OpenAI) -> None:
     citations = completion.model_dump()["citations"]
     assert any(c["doc_id"] == LIEGE_DOC and "220000" in c["quote"] for c in citations)
     streamed = oai.chat.completions.create(model="rag", messages=messages, stream=True)
-    assert "".join(c.choices[0].delta.content or "" for c in streamed) == completion.choices[0].message.content
+    assert (
+        "".join(c.choices[0].delta.content or "" for c in streamed) == completion.choices[0].message.content
+    )
 
 
 def test_abstention_and_extra_fields(oai: openai.OpenAI) -> None:
     completion = oai.chat.completions.create(
-        model="rag", messages=[{"role": "user", "content": "What is the capital of Australia?"}],
-        temperature=0.2, max_tokens=100, extra_body={"mode": "extractive", "top_k": 3})
+        model="rag",
+        messages=[{"role": "user", "content": "What is the capital of Australia?"}],
+        temperature=0.2,
+        max_tokens=100,
+        extra_body={"mode": "extractive", "top_k": 3},
+    )
     extra = completion.model_dump()
     assert extra["rag"]["abstained"] is True and extra["citations"] == []
     assert extra["rag"]["mode"] == "extractive"

@@ -21,8 +21,14 @@ from tests.conftest import REPO
 def test_rag_serve_logs_the_url_and_serves(tmp_path: Path, seed_index_dir: Path) -> None:
     shutil.copytree(seed_index_dir / "seed", tmp_path / "seed")
     env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path), "RAG_PORT": "0", "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve"], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "serve"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     output: list[str] = []
@@ -40,8 +46,9 @@ def test_rag_serve_logs_the_url_and_serves(tmp_path: Path, seed_index_dir: Path)
         assert any("index 'seed': 5 documents" in line for line in output)
         health = httpx.get(f"{url}/api/health").json()
         assert health["documents"] == 5
-        answer = httpx.post(f"{url}/api/ask", json={"question": "How large is the warehouse at Liège airport?"},
-                            timeout=60).json()
+        answer = httpx.post(
+            f"{url}/api/ask", json={"question": "How large is the warehouse at Liège airport?"}, timeout=60
+        ).json()
         assert answer["citations"]
     finally:
         proc.send_signal(signal.SIGINT)

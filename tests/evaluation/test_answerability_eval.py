@@ -18,12 +18,18 @@ from rag.pipeline import Pipeline
 from tests.conftest import REPO
 
 NATURAL = REPO / "evals" / "natural_questions.jsonl"
-LIEGE = Question("t1", "how big is the belgian warehouse", ["220000"],
-                 ["covering an area of 220000 square meters"], ["2020-alibaba-europe-expansion"], "single")
+LIEGE = Question(
+    "t1",
+    "how big is the belgian warehouse",
+    ["220000"],
+    ["covering an area of 220000 square meters"],
+    ["2020-alibaba-europe-expansion"],
+    "single",
+)
 
 
 def test_removal_takes_the_answer_out_of_the_index_and_leaves_the_original(seed_pipeline: Pipeline) -> None:
-    (variant, derived), = removal_pairs(seed_pipeline, [LIEGE])
+    ((variant, derived),) = removal_pairs(seed_pipeline, [LIEGE])
     assert variant.answers == [] and variant.type == "removal" and variant.id == "t1-removed"
     text = derived.document("2020-alibaba-europe-expansion").text
     assert "220000" not in text and "Liege Airport" in text, "only the sentence holding the answer goes"
@@ -32,8 +38,9 @@ def test_removal_takes_the_answer_out_of_the_index_and_leaves_the_original(seed_
     assert not derived.ask(LIEGE.question).citations or "220000" not in derived.ask(LIEGE.question).answer
 
 
-def test_evaluation_scores_removal_twins_and_reports_the_answerability_curve(seed_pipeline: Pipeline,
-                                                                              tmp_path: Path) -> None:
+def test_evaluation_scores_removal_twins_and_reports_the_answerability_curve(
+    seed_pipeline: Pipeline, tmp_path: Path
+) -> None:
     off_topic = Question("t2", "how do i bake sourdough", type="unanswerable")
     result = evaluate_questions(seed_pipeline, [LIEGE, off_topic], removal=True)
     assert [s.type for s in result.scores] == ["single", "unanswerable", "removal"]
@@ -46,9 +53,16 @@ def test_evaluation_scores_removal_twins_and_reports_the_answerability_curve(see
 
 
 def test_follow_ups_in_a_question_set_are_asked_with_their_history(seed_pipeline: Pipeline) -> None:
-    item = Question("t3", "who runs it?", ["Zhang Jianfeng"], history=[
-        {"role": "user", "content": "what is alicloud?"}, {"role": "assistant", "content": "A cloud [1]."}],
-        standalone="who runs alicloud?")
+    item = Question(
+        "t3",
+        "who runs it?",
+        ["Zhang Jianfeng"],
+        history=[
+            {"role": "user", "content": "what is alicloud?"},
+            {"role": "assistant", "content": "A cloud [1]."},
+        ],
+        standalone="who runs alicloud?",
+    )
     result = evaluate_questions(seed_pipeline, [item])
     assert result.answers[0].standalone_question == "who runs alicloud?"
     assert result.scores[0].rewrite_f1 == 1.0 and result.metrics["rewrite_f1"] == 1.0

@@ -9,8 +9,15 @@ import pytest
 import pytrec_eval
 
 from rag.errors import InvalidInput
-from rag.evaluation.beir import (index_corpus, index_name_for, load_beir, load_corpus, read_trec_run, run_beir,
-                                 write_trec_run)
+from rag.evaluation.beir import (
+    index_corpus,
+    index_name_for,
+    load_beir,
+    load_corpus,
+    read_trec_run,
+    run_beir,
+    write_trec_run,
+)
 from rag.evaluation.ir_metrics import evaluate
 from rag.pipeline import Pipeline
 from tests.conftest import make_settings
@@ -25,8 +32,10 @@ def dataset(tmp_path: Path) -> Path:
 @pytest.fixture()
 def pipeline(tmp_path: Path, dataset: Path, embedder) -> Pipeline:
     # Small chunks, so every document has several and document scores come from their best chunk.
-    return Pipeline(make_settings(tmp_path / "index", index_name=index_name_for(dataset), chunk_size=200),
-                    embedder=embedder)
+    return Pipeline(
+        make_settings(tmp_path / "index", index_name=index_name_for(dataset), chunk_size=200),
+        embedder=embedder,
+    )
 
 
 def test_load_beir_reads_the_split_and_names_the_index(dataset):
@@ -98,5 +107,9 @@ def test_trec_run_file_is_standard_and_scores_like_trec_eval(dataset, pipeline, 
     run = read_trec_run(path)
     reference = pytrec_eval.RelevanceEvaluator(data.qrels, {"ndcg_cut_10", "recall_100"}).evaluate(run)
     ours = evaluate(run, data.qrels)
-    assert ours["ndcg@10"] == pytest.approx(sum(r["ndcg_cut_10"] for r in reference.values()) / len(reference))
-    assert ours["recall@100"] == pytest.approx(sum(r["recall_100"] for r in reference.values()) / len(reference))
+    assert ours["ndcg@10"] == pytest.approx(
+        sum(r["ndcg_cut_10"] for r in reference.values()) / len(reference)
+    )
+    assert ours["recall@100"] == pytest.approx(
+        sum(r["recall_100"] for r in reference.values()) / len(reference)
+    )

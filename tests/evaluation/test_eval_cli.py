@@ -18,16 +18,40 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def rag(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     """Run `rag` in `tmp_path` (so no .env is picked up) with its own index folder."""
-    environ = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "index"), "RAG_CORPUS_DIR": str(CORPUS),
-               "HF_HUB_OFFLINE": "1", "COLUMNS": "200", **env}
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], cwd=tmp_path, env=environ, capture_output=True,
-                          text=True, timeout=600)
+    environ = {
+        **os.environ,
+        "RAG_INDEX_DIR": str(tmp_path / "index"),
+        "RAG_CORPUS_DIR": str(CORPUS),
+        "HF_HUB_OFFLINE": "1",
+        "COLUMNS": "200",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args],
+        cwd=tmp_path,
+        env=environ,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_beir_run_writes_run_file_and_report_and_reuses_the_index(tmp_path):
     data = write_beir(tmp_path / "tiny")
-    first = rag(tmp_path, "eval", "--beir", str(data), "--split", "test", "--run", "out/run.trec",
-                "--report", "out/report", RAG_CHUNK_SIZE="200")
+    first = rag(
+        tmp_path,
+        "eval",
+        "--beir",
+        str(data),
+        "--split",
+        "test",
+        "--run",
+        "out/run.trec",
+        "--report",
+        "out/report",
+        RAG_CHUNK_SIZE="200",
+    )
     assert first.returncode == 0, first.stderr
     assert "ndcg@10" in first.stdout and "index beir-tiny" in first.stdout
     assert (tmp_path / "index" / "beir-tiny" / "CURRENT").is_file()
@@ -54,8 +78,16 @@ def test_question_set_writes_results_and_report(tmp_path, seed_index_dir):
     picked += [json.loads(x) for x in lines if json.loads(x)["type"] == "unanswerable"][:2]
     picked += [json.loads(x) for x in lines if json.loads(x)["type"] == "single"][:4]
     questions.write_text("".join(json.dumps(x) + "\n" for x in picked), encoding="utf-8")
-    result = rag(tmp_path, "eval", str(questions), "--out", "res/results.jsonl", "--report", "res/report",
-                 RAG_INDEX_DIR=str(seed_index_dir))
+    result = rag(
+        tmp_path,
+        "eval",
+        str(questions),
+        "--out",
+        "res/results.jsonl",
+        "--report",
+        "res/report",
+        RAG_INDEX_DIR=str(seed_index_dir),
+    )
     assert result.returncode == 0, result.stderr
     rows = [json.loads(x) for x in (tmp_path / "res" / "results.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == [p["id"] for p in picked]
@@ -63,7 +95,11 @@ def test_question_set_writes_results_and_report(tmp_path, seed_index_dir):
     report = tmp_path / "res" / "report"
     doc = json.loads((report / "metrics.json").read_text())
     assert doc["kind"] == "questions" and doc["metrics"]["questions"] == 8
-    assert doc["metrics"]["unanswerable"] == 2 and set(doc["groups"]["type"]) == {"multi", "single", "unanswerable"}
+    assert doc["metrics"]["unanswerable"] == 2 and set(doc["groups"]["type"]) == {
+        "multi",
+        "single",
+        "unanswerable",
+    }
     for name in ("recall_at_k.png", "latency.png", "accuracy_by_document.png"):
         assert (report / name).read_bytes().startswith(PNG)
     per_item = [json.loads(x) for x in (report / "per_item.jsonl").read_text().splitlines()]
@@ -71,10 +107,13 @@ def test_question_set_writes_results_and_report(tmp_path, seed_index_dir):
 
 
 def _metrics_file(path: Path, accuracy: float, latency: float, threshold: float) -> Path:
-    doc = {"kind": "questions", "name": path.stem, "metrics": {"answer_accuracy": accuracy, "latency_p50_ms": latency,
-                                                               "citation_precision": None},
-           "groups": {"type": {"single": {"questions": 3, "accuracy": accuracy}}},
-           "settings": {"abstain_threshold": threshold}}
+    doc = {
+        "kind": "questions",
+        "name": path.stem,
+        "metrics": {"answer_accuracy": accuracy, "latency_p50_ms": latency, "citation_precision": None},
+        "groups": {"type": {"single": {"questions": 3, "accuracy": accuracy}}},
+        "settings": {"abstain_threshold": threshold},
+    }
     path.write_text(json.dumps(doc), encoding="utf-8")
     return path
 
@@ -91,22 +130,28 @@ def test_compare_prints_both_runs_and_the_differences(tmp_path):
     assert "abstain_threshold: 0.45 → 0.5" in result.stdout
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    ((), "give exactly one of"),
-    (("q.jsonl", "--beir", "x"), "give exactly one of"),
-    (("--beir", "nowhere"), "no such BEIR folder"),
-    (("--compare", "a.json", "missing.json"), "no such metrics file"),
-    (("--compare", "a.json", "bad.json"), "not a metrics JSON file"),
-    (("missing.jsonl",), "no such question file"),
-    (("bad.jsonl",), "bad.jsonl:2: not a question line"),
-    (("q.jsonl", "--run", "x.trec"), "--run is for BEIR"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "give exactly one of"),
+        (("q.jsonl", "--beir", "x"), "give exactly one of"),
+        (("--beir", "nowhere"), "no such BEIR folder"),
+        (("--compare", "a.json", "missing.json"), "no such metrics file"),
+        (("--compare", "a.json", "bad.json"), "not a metrics JSON file"),
+        (("missing.jsonl",), "no such question file"),
+        (("bad.jsonl",), "bad.jsonl:2: not a question line"),
+        (("q.jsonl", "--run", "x.trec"), "--run is for BEIR"),
+    ],
+)
 def test_mistakes_get_one_clear_line_and_exit_2(tmp_path, args, message):
     _metrics_file(tmp_path / "a.json", 0.5, 1.0, 0.4)
     (tmp_path / "bad.json").write_text("{oops", encoding="utf-8")
-    (tmp_path / "q.jsonl").write_text('{"id": "1", "question": "Where?", "answers": ["here"]}\n', encoding="utf-8")
-    (tmp_path / "bad.jsonl").write_text('{"id": "1", "question": "Where?"}\n{"id": "2", "answers": []}\n',
-                                        encoding="utf-8")
+    (tmp_path / "q.jsonl").write_text(
+        '{"id": "1", "question": "Where?", "answers": ["here"]}\n', encoding="utf-8"
+    )
+    (tmp_path / "bad.jsonl").write_text(
+        '{"id": "1", "question": "Where?"}\n{"id": "2", "answers": []}\n', encoding="utf-8"
+    )
     result = rag(tmp_path, "eval", *args)
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert message in result.stderr

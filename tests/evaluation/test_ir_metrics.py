@@ -7,7 +7,15 @@ import random
 import pytest
 import pytrec_eval
 
-from rag.evaluation.ir_metrics import evaluate, mrr_at_k, ndcg_at_k, per_query, ranked, recall_at_k, recall_curve
+from rag.evaluation.ir_metrics import (
+    evaluate,
+    mrr_at_k,
+    ndcg_at_k,
+    per_query,
+    ranked,
+    recall_at_k,
+    recall_curve,
+)
 
 
 def _random_case(seed: int) -> tuple[dict, dict]:
@@ -25,7 +33,9 @@ def _random_case(seed: int) -> tuple[dict, dict]:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_per_query_metrics_match_trec_eval(seed):
     qrels, run = _random_case(seed)
-    reference = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut_10", "recall_10", "recall_100"}).evaluate(run)
+    reference = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut_10", "recall_10", "recall_100"}).evaluate(
+        run
+    )
     top10 = {q: {d: run[q][d] for d in ranked(run[q])[:10]} for q in run}
     rr = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}).evaluate(top10)
     ours = per_query(run, qrels)

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import pytest
 
-from rag.evaluation.metrics import (contains_answer, group_accuracy, has_evidence, normalize, score_answer,
-                                    summarize, token_f1)
+from rag.evaluation.metrics import (
+    contains_answer,
+    group_accuracy,
+    has_evidence,
+    normalize,
+    score_answer,
+    summarize,
+    token_f1,
+)
 from rag.evaluation.questions import Question
 from rag.types import Answer, Citation
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    ("583,000 people", "583000 PEOPLE"),
-    ("The  Hangzhou-based firm.", "hangzhou based firm"),
-    ("70%", "70 per cent"),
-    ("“Liège”", "liege"),
-    ("$14.3 billion [1]", "14.3 billion"),
-    ("1,234,567", "1234567"),
-])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("583,000 people", "583000 PEOPLE"),
+        ("The  Hangzhou-based firm.", "hangzhou based firm"),
+        ("70%", "70 per cent"),
+        ("“Liège”", "liege"),
+        ("$14.3 billion [1]", "14.3 billion"),
+        ("1,234,567", "1234567"),
+    ],
+)
 def test_normalize_unifies_case_spacing_punctuation_and_numbers(a, b):
     assert normalize(a) == normalize(b)
 
@@ -41,7 +51,9 @@ def test_contains_answer_matches_whole_tokens_only():
 
 def test_token_f1_is_the_best_over_accepted_answers():
     assert token_f1("Jack Ma", ["jack ma"]) == 1.0
-    assert token_f1("founded by Jack Ma", ["Jack Ma"]) == pytest.approx(2 * 0.5 * 1 / (0.5 + 1))  # precision 2/4, recall 2/2
+    assert token_f1("founded by Jack Ma", ["Jack Ma"]) == pytest.approx(
+        2 * 0.5 * 1 / (0.5 + 1)
+    )  # precision 2/4, recall 2/2
     assert token_f1("Zhang Yong", ["Jack Ma", "Zhang Yong"]) == 1.0
     assert token_f1("nobody", ["Jack Ma"]) == 0.0
 
@@ -56,15 +68,20 @@ def _citation(text: str, n: int = 1) -> Citation:
     return Citation(n=n, doc_id="d", title="t", text=text, start=0, end=len(text), score=0.5)
 
 
-ANSWERABLE = Question("q1", "How many?", answers=["583,000"], evidence=["sold 583,000 units"], doc_ids=["d"],
-                      type="single")
+ANSWERABLE = Question(
+    "q1", "How many?", answers=["583,000"], evidence=["sold 583,000 units"], doc_ids=["d"], type="single"
+)
 UNANSWERABLE = Question("q2", "Who founded Lazada?", type="unanswerable")
 
 
 def test_score_answer_counts_supported_citations_and_answer_match():
-    answer = Answer(question="How many?", answer="It sold 583000 units [1] in total [2].", abstained=False,
-                    citations=[_citation("Last year it sold 583,000 units."), _citation("Unrelated.", 2)],
-                    latency_ms=12.0)
+    answer = Answer(
+        question="How many?",
+        answer="It sold 583000 units [1] in total [2].",
+        abstained=False,
+        citations=[_citation("Last year it sold 583,000 units."), _citation("Unrelated.", 2)],
+        latency_ms=12.0,
+    )
     score = score_answer(ANSWERABLE, answer)
     assert score.correct and not score.abstained
     assert (score.citations, score.supported_citations) == (2, 1)
@@ -75,20 +92,42 @@ def test_abstaining_is_right_only_for_unanswerable_questions():
     abstain = Answer(question="?", answer="I don't know.", abstained=True)
     assert not score_answer(ANSWERABLE, abstain).correct
     assert score_answer(UNANSWERABLE, abstain).correct
-    wrong = Answer(question="?", answer="Lazada was founded by Rocket Internet [1].", abstained=False,
-                   citations=[_citation("Rocket Internet founded Lazada.")])
+    wrong = Answer(
+        question="?",
+        answer="Lazada was founded by Rocket Internet [1].",
+        abstained=False,
+        citations=[_citation("Rocket Internet founded Lazada.")],
+    )
     assert not score_answer(UNANSWERABLE, wrong).correct
 
 
 def test_summarize_computes_every_set_metric():
-    q3 = Question("q3", "Where?", answers=["Liege"], evidence=["warehouse in Liege"], doc_ids=["e"], type="single")
+    q3 = Question(
+        "q3", "Where?", answers=["Liege"], evidence=["warehouse in Liege"], doc_ids=["e"], type="single"
+    )
     results = [
-        (ANSWERABLE, Answer(question="", answer="583,000 units [1]", abstained=False, latency_ms=10,
-                            citations=[_citation("sold 583,000 units"), _citation("no", 2)])),
+        (
+            ANSWERABLE,
+            Answer(
+                question="",
+                answer="583,000 units [1]",
+                abstained=False,
+                latency_ms=10,
+                citations=[_citation("sold 583,000 units"), _citation("no", 2)],
+            ),
+        ),
         (q3, Answer(question="", answer="I don't know.", abstained=True, latency_ms=30)),
         (UNANSWERABLE, Answer(question="", answer="I don't know.", abstained=True, latency_ms=20)),
-        (Question("q4", "Off topic?"), Answer(question="", answer="Paris [1]", abstained=False, latency_ms=40,
-                                              citations=[_citation("Paris")])),
+        (
+            Question("q4", "Off topic?"),
+            Answer(
+                question="",
+                answer="Paris [1]",
+                abstained=False,
+                latency_ms=40,
+                citations=[_citation("Paris")],
+            ),
+        ),
     ]
     scores = [score_answer(q, a) for q, a in results]
     m = summarize(scores)
@@ -109,4 +148,6 @@ def test_summarize_computes_every_set_metric():
 
 def test_summarize_reports_none_for_metrics_without_questions():
     m = summarize([score_answer(UNANSWERABLE, Answer(question="", answer="x", abstained=True))])
-    assert m["answer_accuracy"] is None and m["citation_precision"] is None and m["abstention_accuracy"] == 1.0
+    assert (
+        m["answer_accuracy"] is None and m["citation_precision"] is None and m["abstention_accuracy"] == 1.0
+    )

@@ -17,8 +17,10 @@ from tests.conftest import REPO, SCIFACT, make_settings
 
 NDCG_GOAL = 0.72  # the floor for the default hybrid retrieval on the test split
 
-pytestmark = pytest.mark.skipif(not (SCIFACT / "corpus.jsonl").is_file(),
-                                reason=f"BEIR SciFact is not at {SCIFACT} (it is not part of a checkout)")
+pytestmark = pytest.mark.skipif(
+    not (SCIFACT / "corpus.jsonl").is_file(),
+    reason=f"BEIR SciFact is not at {SCIFACT} (it is not part of a checkout)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,16 +28,22 @@ def scifact_pipeline(embedder) -> Pipeline:
     index_dir = REPO / "index"
     name = index_name_for(SCIFACT)
     if not (index_dir / name / "CURRENT").is_file():
-        pytest.skip(f"no cached index {name!r} in {index_dir}; build it once (about 15 minutes) with: "
-                    f"rag eval --beir {SCIFACT}")
+        pytest.skip(
+            f"no cached index {name!r} in {index_dir}; build it once (about 15 minutes) with: "
+            f"rag eval --beir {SCIFACT}"
+        )
     pipeline = Pipeline(make_settings(index_dir, index_name=name), embedder=embedder)
     data = pipeline.data
     if data.chunking != pipeline.chunking:
-        pytest.skip(f"the cached index {name!r} was chunked with other settings; rebuild it with: "
-                    f"rag eval --beir {SCIFACT}")
+        pytest.skip(
+            f"the cached index {name!r} was chunked with other settings; rebuild it with: "
+            f"rag eval --beir {SCIFACT}"
+        )
     corpus = {d.doc_id: content_hash(d) for d in load_corpus(SCIFACT)}
     if corpus != {d: r.sha256 for d, r in data.records.items()}:
-        pytest.skip(f"the cached index {name!r} does not match the corpus; refresh it with: rag eval --beir {SCIFACT}")
+        pytest.skip(
+            f"the cached index {name!r} does not match the corpus; refresh it with: rag eval --beir {SCIFACT}"
+        )
     return pipeline
 
 

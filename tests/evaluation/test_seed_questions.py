@@ -40,8 +40,12 @@ def test_set_covers_the_corpus_with_multi_document_and_unanswerable_questions(qu
 
 
 def test_every_evidence_string_is_verbatim_in_the_cleaned_text_of_its_documents(questions, texts):
-    missing = [(q.id, e) for q in questions for e in q.evidence
-               if not any(e in texts[d] for d in q.doc_ids if d in texts)]
+    missing = [
+        (q.id, e)
+        for q in questions
+        for e in q.evidence
+        if not any(e in texts[d] for d in q.doc_ids if d in texts)
+    ]
     assert not missing
     unknown = [(q.id, d) for q in questions for d in q.doc_ids if d not in texts]
     assert not unknown

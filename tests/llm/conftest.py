@@ -25,8 +25,9 @@ UPSTREAM_KEY = "upstream-secret"
 
 
 @pytest.fixture(scope="session")
-def upstream(tmp_path_factory: pytest.TempPathFactory, seed_index_dir: Path, embedder: Embedder
-             ) -> Iterator[BackgroundServer]:
+def upstream(
+    tmp_path_factory: pytest.TempPathFactory, seed_index_dir: Path, embedder: Embedder
+) -> Iterator[BackgroundServer]:
     """The project's API (extractive answers, API key required) on a loopback port: an OpenAI-compatible server.
 
     Its question limit is raised because a generative prompt (passages + question) arrives as one user message.
@@ -34,7 +35,9 @@ def upstream(tmp_path_factory: pytest.TempPathFactory, seed_index_dir: Path, emb
     root = tmp_path_factory.mktemp("upstream-index")
     shutil.copytree(seed_index_dir / "seed", root / "seed")
     settings = make_settings(root, max_question_chars=100_000, api_key=UPSTREAM_KEY)
-    server = BackgroundServer(create_app(Pipeline(settings, embedder=embedder), settings, with_ui=False)).start()
+    server = BackgroundServer(
+        create_app(Pipeline(settings, embedder=embedder), settings, with_ui=False)
+    ).start()
     yield server
     server.stop()
 
@@ -59,11 +62,12 @@ class StandIn:
             def log_message(self, *args: object) -> None:  # quiet
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
-                script.requests.append({"path": self.path, "body": body,
-                                        "authorization": self.headers.get("Authorization")})
+                script.requests.append(
+                    {"path": self.path, "body": body, "authorization": self.headers.get("Authorization")}
+                )
                 reply = script.replies[min(len(script.requests) - 1, len(script.replies) - 1)]
                 time.sleep(reply.get("delay", 0))
                 if "sse" in reply:
@@ -92,7 +96,7 @@ class StandIn:
         """Base URL including /v1."""
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
-    def reply(self, *replies: dict) -> "StandIn":
+    def reply(self, *replies: dict) -> StandIn:
         """Script the next requests (resets the request log)."""
         self.script.replies = list(replies)
         self.script.requests.clear()
@@ -111,8 +115,13 @@ def stand_in() -> Iterator[StandIn]:
 
 def completion(text: str) -> dict:
     """A non-streamed chat.completion body."""
-    return {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}
+    return {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+    }
 
 
 def sse_chunks(*pieces: str) -> list[str]:

@@ -16,8 +16,10 @@ from rag.llm.local import LocalLLM, bundled_model_path, resolve_model_path
 from rag.settings import LLMBackend
 from tests.conftest import make_settings
 
-MESSAGES = [{"role": "system", "content": "Answer in one sentence."},
-            {"role": "user", "content": "Name a town in England."}]
+MESSAGES = [
+    {"role": "system", "content": "Answer in one sentence."},
+    {"role": "user", "content": "Name a town in England."},
+]
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +48,18 @@ def test_model_paths_resolve_to_a_folder_and_gguf_file(tmp_path: Path, smollm2: 
     assert resolve_model_path(str(folder)) == (str(folder), None)  # a transformers model folder
 
 
-@pytest.mark.parametrize(("name", "content", "message"), [
-    ("missing.gguf", None, "does not exist"),
-    ("weights.bin", b"x", "not a .gguf model"),
-    ("empty-folder", "dir", "no config.json and no .gguf file"),
-    ("broken.gguf", b"GGUF but not really", "cannot load the local model"),
-])
-def test_bad_model_paths_raise_one_clear_error(tmp_path: Path, name: str, content: object, message: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.gguf", None, "does not exist"),
+        ("weights.bin", b"x", "not a .gguf model"),
+        ("empty-folder", "dir", "no config.json and no .gguf file"),
+        ("broken.gguf", b"GGUF but not really", "cannot load the local model"),
+    ],
+)
+def test_bad_model_paths_raise_one_clear_error(
+    tmp_path: Path, name: str, content: object, message: str
+) -> None:
     path = tmp_path / name
     if content == "dir":
         path.mkdir()

@@ -21,8 +21,10 @@ from tests.conftest import make_settings
 from tests.llm.conftest import UPSTREAM_KEY, StandIn, completion, sse_chunks
 
 CHESTER_Q = "Which English town did Alibaba recruit in?"
-MESSAGES = [{"role": "system", "content": "Answer from the passages."},
-            {"role": "user", "content": "Which English town did Alibaba recruit in?"}]
+MESSAGES = [
+    {"role": "system", "content": "Answer from the passages."},
+    {"role": "user", "content": "Which English town did Alibaba recruit in?"},
+]
 
 
 def client(url: str, **options: object) -> OpenAICompatLLM:
@@ -31,8 +33,16 @@ def client(url: str, **options: object) -> OpenAICompatLLM:
 
 
 def generative_pipeline(index_dir: Path, embedder: Embedder, url: str, **overrides: object) -> Pipeline:
-    values = {"answer_mode": "generative", "llm_backend": "openai", "llm_base_url": url, "llm_model": "rag-extractive",
-              "llm_api_key": UPSTREAM_KEY, "llm_timeout": 30, "llm_retries": 0, **overrides}
+    values = {
+        "answer_mode": "generative",
+        "llm_backend": "openai",
+        "llm_base_url": url,
+        "llm_model": "rag-extractive",
+        "llm_api_key": UPSTREAM_KEY,
+        "llm_timeout": 30,
+        "llm_retries": 0,
+        **overrides,
+    }
     settings = make_settings(index_dir, **values)
     return Pipeline(settings, embedder=embedder)
 
@@ -46,8 +56,9 @@ def test_whole_and_streamed_replies_from_a_real_server(upstream: BackgroundServe
     assert len(pieces) > 3 and "".join(pieces) == whole
 
 
-def test_generative_pipeline_over_an_openai_compatible_server(upstream: BackgroundServer, seed_index_dir: Path,
-                                                              embedder: Embedder) -> None:
+def test_generative_pipeline_over_an_openai_compatible_server(
+    upstream: BackgroundServer, seed_index_dir: Path, embedder: Embedder
+) -> None:
     pipeline = generative_pipeline(seed_index_dir, embedder, f"{upstream.url}/v1/")
     answer = pipeline.ask(CHESTER_Q)
     assert not answer.abstained and answer.mode == "generative"
@@ -61,8 +72,9 @@ def test_generative_pipeline_over_an_openai_compatible_server(upstream: Backgrou
     assert final.citations == answer.citations
 
 
-def test_a_wrong_key_is_refused_at_once_and_the_answer_falls_back(upstream: BackgroundServer, seed_index_dir: Path,
-                                                                   embedder: Embedder) -> None:
+def test_a_wrong_key_is_refused_at_once_and_the_answer_falls_back(
+    upstream: BackgroundServer, seed_index_dir: Path, embedder: Embedder
+) -> None:
     with pytest.raises(LLMUnavailable, match="refused the request: .*HTTP 401"):
         client(f"{upstream.url}/v1", api_key="wrong", retries=3).complete(MESSAGES)
     pipeline = generative_pipeline(seed_index_dir, embedder, f"{upstream.url}/v1", llm_api_key="wrong")
@@ -72,8 +84,9 @@ def test_a_wrong_key_is_refused_at_once_and_the_answer_falls_back(upstream: Back
 
 
 # ---- an endpoint that is down -------------------------------------------------------------------------------------
-def test_a_closed_port_falls_back_to_the_extractive_answer_and_says_so(closed_port: int, seed_index_dir: Path,
-                                                                       embedder: Embedder) -> None:
+def test_a_closed_port_falls_back_to_the_extractive_answer_and_says_so(
+    closed_port: int, seed_index_dir: Path, embedder: Embedder
+) -> None:
     url = f"http://127.0.0.1:{closed_port}/v1"
     pipeline = generative_pipeline(seed_index_dir, embedder, url, llm_retries=1)
     extractive = pipeline.ask(CHESTER_Q, mode="extractive")
@@ -88,9 +101,11 @@ def test_a_closed_port_falls_back_to_the_extractive_answer_and_says_so(closed_po
 
 # ---- scripted failures ----------------------------------------------------------------------------------------------
 def test_server_errors_are_retried_then_succeed(stand_in: StandIn) -> None:
-    stand_in.reply({"status": 503, "body": {"error": {"message": "loading model"}}, "headers": {"Retry-After": "0"}},
-                   {"status": 429, "body": {"error": {"message": "slow down"}}},
-                   {"body": completion("Chester [1].")})
+    stand_in.reply(
+        {"status": 503, "body": {"error": {"message": "loading model"}}, "headers": {"Retry-After": "0"}},
+        {"status": 429, "body": {"error": {"message": "slow down"}}},
+        {"body": completion("Chester [1].")},
+    )
     assert client(stand_in.url, retries=2).complete(MESSAGES) == "Chester [1]."
     assert len(stand_in.script.requests) == 3
     request = stand_in.script.requests[-1]
@@ -122,9 +137,14 @@ def test_a_slow_server_times_out(stand_in: StandIn) -> None:
 
 
 def test_sse_stream_parsing(stand_in: StandIn) -> None:
-    events = [": keep-alive comment\n\n", 'data: {"choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\n',
-              *sse_chunks("Ches", "ter", " [1]", ".")[:-1], 'data: {"choices":[]}\n\n', "data: [DONE]\n\n",
-              *sse_chunks("never")]
+    events = [
+        ": keep-alive comment\n\n",
+        'data: {"choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\n',
+        *sse_chunks("Ches", "ter", " [1]", ".")[:-1],
+        'data: {"choices":[]}\n\n',
+        "data: [DONE]\n\n",
+        *sse_chunks("never"),
+    ]
     stand_in.reply({"sse": events})
     assert list(client(stand_in.url).stream(MESSAGES)) == ["Ches", "ter", " [1]", "."]
     assert stand_in.script.requests[0]["body"]["stream"] is True
@@ -138,10 +158,17 @@ def test_an_error_event_in_the_stream_is_reported(stand_in: StandIn) -> None:
         next(stream)
 
 
-def test_a_stream_broken_mid_answer_keeps_what_was_verified(stand_in: StandIn, seed_index_dir: Path,
-                                                            embedder: Embedder) -> None:
-    stand_in.reply({"sse": [*sse_chunks("Alibaba recruited in the English town of Chester. ", "It")[:-1],
-                            'data: {"error": {"message": "server restarting"}}\n\n']})
+def test_a_stream_broken_mid_answer_keeps_what_was_verified(
+    stand_in: StandIn, seed_index_dir: Path, embedder: Embedder
+) -> None:
+    stand_in.reply(
+        {
+            "sse": [
+                *sse_chunks("Alibaba recruited in the English town of Chester. ", "It")[:-1],
+                'data: {"error": {"message": "server restarting"}}\n\n',
+            ]
+        }
+    )
     pipeline = generative_pipeline(seed_index_dir, embedder, stand_in.url)
     *pieces, answer = list(pipeline.ask_stream(CHESTER_Q))
     assert answer.mode == "generative" and "".join(pieces) == answer.answer

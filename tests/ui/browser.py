@@ -14,15 +14,26 @@ from rag.pipeline import Pipeline
 from tests.conftest import REPO
 
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 ANSWER_TIMEOUT_MS = 60_000
 
 
 def chromium_executable() -> str | None:
     """Debian's chromium (or RAG_CHROMIUM), or None when it is not installed."""
-    candidates = [os.environ.get("RAG_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
-                  "/usr/bin/chromium"]
+    candidates = [
+        os.environ.get("RAG_CHROMIUM"),
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        "/usr/bin/chromium",
+    ]
     return next((c for c in candidates if c and Path(c).is_file() and os.access(c, os.X_OK)), None)
 
 
@@ -73,7 +84,10 @@ class Driver:
             """(count) => {
                 const bots = document.querySelectorAll('#chat [data-testid="bot"]');
                 return bots.length >= count && !bots[count - 1].querySelector('.typing');
-            }""", arg=count, timeout=ANSWER_TIMEOUT_MS)
+            }""",
+            arg=count,
+            timeout=ANSWER_TIMEOUT_MS,
+        )
         return self.bot_messages().nth(count - 1).inner_text()
 
     def ask(self, question: str, label: str = "asked") -> str:

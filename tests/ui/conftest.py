@@ -15,14 +15,22 @@ from rag.api.server import BackgroundServer
 from rag.embedding import Embedder
 from rag.pipeline import Pipeline
 from tests.conftest import make_settings
-from tests.ui.browser import ANSWER_TIMEOUT_MS, CHROMIUM_ARGS, SCREENSHOTS, Driver, UiServer, chromium_executable
+from tests.ui.browser import (
+    ANSWER_TIMEOUT_MS,
+    CHROMIUM_ARGS,
+    SCREENSHOTS,
+    Driver,
+    UiServer,
+    chromium_executable,
+)
 
 expect.set_options(timeout=30_000)  # a loaded 2-core machine can take seconds per step; failures still fail
 
 
 @pytest.fixture(scope="session")
-def start_ui_server(tmp_path_factory: pytest.TempPathFactory, seed_index_dir: Path,
-                    embedder: Embedder) -> Iterator[Callable[..., UiServer]]:
+def start_ui_server(
+    tmp_path_factory: pytest.TempPathFactory, seed_index_dir: Path, embedder: Embedder
+) -> Iterator[Callable[..., UiServer]]:
     """Factory: the real app (create_app, page mounted) over a private copy of the seed index, in uvicorn."""
     servers: list[BackgroundServer] = []
 
@@ -51,8 +59,10 @@ def browser() -> Iterator[Browser]:
     """Headless Debian chromium; the browser tests skip only when it is not installed."""
     executable = chromium_executable()
     if executable is None:
-        pytest.skip("chromium is not installed and could not be installed here (`make browser` runs "
-                    "`apt-get install chromium` as root); browser tests need Debian's chromium")
+        pytest.skip(
+            "chromium is not installed and could not be installed here (`make browser` runs "
+            "`apt-get install chromium` as root); browser tests need Debian's chromium"
+        )
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         yield chromium
@@ -67,8 +77,15 @@ def driver(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Driver]
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")
     shutil.rmtree(SCREENSHOTS / name, ignore_errors=True)
     drv = Driver(page, name)
-    page.on("request", lambda r: None if re.match(r"^(https?|wss?)://(127\.0\.0\.1|localhost)[:/]", r.url)
-            or r.url.startswith(("data:", "blob:")) else drv.external_requests.append(r.url))
+    page.on(
+        "request",
+        lambda r: (
+            None
+            if re.match(r"^(https?|wss?)://(127\.0\.0\.1|localhost)[:/]", r.url)
+            or r.url.startswith(("data:", "blob:"))
+            else drv.external_requests.append(r.url)
+        ),
+    )
     page.on("pageerror", lambda exc: drv.page_errors.append(str(exc)))
     page.set_default_timeout(ANSWER_TIMEOUT_MS)
     yield drv

@@ -19,8 +19,13 @@ QUESTION = "How large is the warehouse at Liège airport?"
 FIRST, FOLLOW_UP = "When did Alibaba begin building its warehouse at Liège Airport?", "How large is it?"
 
 
-def run(handlers: PageHandlers, question: str, session: dict | None = None, top_k: object = 5,
-        mode: str | None = "extractive") -> list[tuple]:
+def run(
+    handlers: PageHandlers,
+    question: str,
+    session: dict | None = None,
+    top_k: object = 5,
+    mode: str | None = "extractive",
+) -> list[tuple]:
     return list(handlers.ask(question, session, top_k, mode))
 
 
@@ -40,8 +45,10 @@ def test_answer_streams_in_pieces_then_renders_in_full(seed_pipeline: Pipeline) 
     assert final[1][-1]["content"] == render.answer_markdown(expected)
     assert final[3] == render.sources_html(expected)
     session = final[2]
-    assert session["turns"] == [{"role": "user", "content": QUESTION},
-                                {"role": "assistant", "content": expected.answer}]
+    assert session["turns"] == [
+        {"role": "user", "content": QUESTION},
+        {"role": "assistant", "content": expected.answer},
+    ]
     assert session["answers"][1]["answer"] == expected.answer
     assert outputs[0][0] == "", "the question box is cleared at once"
 
@@ -50,7 +57,9 @@ def test_follow_up_passes_the_conversation(seed_pipeline: Pipeline) -> None:
     handlers = PageHandlers(seed_pipeline)
     session = run(handlers, FIRST)[-1][2]
     expected = seed_pipeline.ask(FOLLOW_UP, history=list(session["turns"]), top_k=5)
-    assert expected.answer != seed_pipeline.ask(FOLLOW_UP, top_k=5).answer, "precondition: history matters here"
+    assert expected.answer != seed_pipeline.ask(FOLLOW_UP, top_k=5).answer, (
+        "precondition: history matters here"
+    )
     outputs = run(handlers, FOLLOW_UP, session)
     assert chat_of(outputs)[-1]["content"] == render.answer_markdown(expected)
     assert len(chat_of(outputs)) == 4 and len(outputs[-1][2]["turns"]) == 4
@@ -70,8 +79,9 @@ def test_rag_error_message_is_shown_and_not_remembered(seed_pipeline: Pipeline) 
     assert outputs[-1][2]["turns"] == [] and outputs[-1][2]["answers"] == {}
 
 
-def test_unexpected_error_is_generic_on_the_page_and_logged(seed_pipeline: Pipeline,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_unexpected_error_is_generic_on_the_page_and_logged(
+    seed_pipeline: Pipeline, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.ERROR, logger="ui.handlers"):
         outputs = run(PageHandlers(seed_pipeline), QUESTION, top_k="many")
     last = chat_of(outputs)[-1]["content"]
@@ -100,7 +110,7 @@ def test_upload_indexes_good_files_and_reports_bad_ones(writable_pipeline: Pipel
     good, bad = tmp_path / "tide-notes.md", tmp_path / "tool.exe"
     good.write_text("# Tide notes\n\nThe Varn tide peaks at noon on the third day.\n", encoding="utf-8")
     bad.write_bytes(b"MZ\x00\x01")
-    cleared, status, table, dropdown, *_ = PageHandlers(writable_pipeline).upload([str(good), str(bad)])
+    cleared, status, table, _dropdown, *_ = PageHandlers(writable_pipeline).upload([str(good), str(bad)])
     assert cleared is None
     assert "Indexed: Tide notes (tide-notes)" in status
     assert "Not indexed: tool.exe: unsupported file type .exe" in status

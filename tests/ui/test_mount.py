@@ -15,7 +15,9 @@ def test_api_routes_resolve_with_the_page_mounted(ui_server: UiServer) -> None:
         assert client.get("/api/health").status_code == 200
         spec = client.get("/openapi.json").json()
         assert "/api/ask" in spec["paths"] and "/v1/chat/completions" in spec["paths"]
-        assert not any(p.startswith("/gradio_api") for p in spec["paths"]), "the page adds nothing to the API spec"
+        assert not any(p.startswith("/gradio_api") for p in spec["paths"]), (
+            "the page adds nothing to the API spec"
+        )
         assert "swagger" in client.get("/docs").text.lower()
         answer = client.post("/api/ask", json={"question": "How large is the warehouse at Liège airport?"})
         assert answer.status_code == 200 and "citations" in answer.json()

@@ -18,9 +18,11 @@ RELATED = "how much did alibaba pay for its stake in lazada?"
 FIRST, FOLLOW_UP = "When did Alibaba begin building its warehouse at Liège Airport?", "How large is it?"
 TOP_K_QUESTION = "Who is the head of the American Apparel and Footwear Association?"
 
-ZORBLAX = ("# Zorblax reactor\n\nThe Zorblax fusion reactor stands on the shore of Lake Varnholm. "
-           "The Zorblax reactor produces 42 megawatts of electricity for the valley. "
-           "It was commissioned by the Varnholm Energy Board.\n")
+ZORBLAX = (
+    "# Zorblax reactor\n\nThe Zorblax fusion reactor stands on the shore of Lake Varnholm. "
+    "The Zorblax reactor produces 42 megawatts of electricity for the valley. "
+    "It was commissioned by the Varnholm Energy Board.\n"
+)
 ZORBLAX_QUESTION = "How many megawatts of electricity does the Zorblax reactor produce?"
 
 
@@ -38,7 +40,9 @@ def assert_clean(driver: Driver) -> None:
 
 def test_answer_shows_marker_and_matching_source(driver: Driver, ui_server: UiServer) -> None:
     expected = ui_server.pipeline.ask(ANSWERED)
-    assert not expected.abstained and expected.citations, "precondition: the pipeline answers this seed question"
+    assert not expected.abstained and expected.citations, (
+        "precondition: the pipeline answers this seed question"
+    )
     driver.open(ui_server.url)
     driver.shot("loaded")
     text = driver.ask(ANSWERED)
@@ -68,8 +72,10 @@ def test_answer_shows_marker_and_matching_source(driver: Driver, ui_server: UiSe
 def test_follow_up_question_uses_the_conversation(driver: Driver, ui_server: UiServer) -> None:
     pipeline = ui_server.pipeline
     first = pipeline.ask(FIRST)
-    with_history = pipeline.ask(FOLLOW_UP, history=[{"role": "user", "content": FIRST},
-                                                    {"role": "assistant", "content": first.answer}])
+    with_history = pipeline.ask(
+        FOLLOW_UP,
+        history=[{"role": "user", "content": FIRST}, {"role": "assistant", "content": first.answer}],
+    )
     alone = pipeline.ask(FOLLOW_UP)
     assert with_history.answer != alone.answer, "precondition: the follow-up depends on the earlier turn"
     assert not with_history.abstained
@@ -159,8 +165,9 @@ def test_bad_questions_get_readable_errors(driver: Driver, ui_server: UiServer) 
     assert_clean(driver)
 
 
-def test_upload_ask_and_remove_a_document(driver: Driver, start_ui_server: Callable[..., UiServer],
-                                          tmp_path: Path) -> None:
+def test_upload_ask_and_remove_a_document(
+    driver: Driver, start_ui_server: Callable[..., UiServer], tmp_path: Path
+) -> None:
     server = start_ui_server()
     before = {r.doc_id for r in server.pipeline.documents()}
     upload = tmp_path / "zorblax-reactor.md"
@@ -193,13 +200,22 @@ def test_upload_ask_and_remove_a_document(driver: Driver, start_ui_server: Calla
     assert_clean(driver)
 
 
-@pytest.mark.parametrize("name,content,message", [
-    ("program.exe", b"MZ\x90\x00\x03\x00\x00\x00", "unsupported file type .exe"),
-    ("broken.pdf", b"%PDF-1.4\nthis is not really a pdf", "broken.pdf"),
-], ids=["unsupported-type", "broken-pdf"])
+@pytest.mark.parametrize(
+    "name,content,message",
+    [
+        ("program.exe", b"MZ\x90\x00\x03\x00\x00\x00", "unsupported file type .exe"),
+        ("broken.pdf", b"%PDF-1.4\nthis is not really a pdf", "broken.pdf"),
+    ],
+    ids=["unsupported-type", "broken-pdf"],
+)
 def test_bad_upload_shows_a_readable_error_and_keeps_the_good_file(
-        driver: Driver, start_ui_server: Callable[..., UiServer], tmp_path: Path,
-        name: str, content: bytes, message: str) -> None:
+    driver: Driver,
+    start_ui_server: Callable[..., UiServer],
+    tmp_path: Path,
+    name: str,
+    content: bytes,
+    message: str,
+) -> None:
     server = start_ui_server()
     before = {r.doc_id for r in server.pipeline.documents()}
     bad, good = tmp_path / name, tmp_path / "good-notes.txt"

@@ -16,15 +16,36 @@ QUOTE = "The <b>warehouse</b> covers 220000 m² & more."
 HOSTILE = '<img src=x onerror="alert(1)"> **bold** _it_ [link](http://evil) `code` $$x$$ {{t}} ${v}'
 
 
-def citation(n: int = 1, *, text: str = PASSAGE, quote: str = QUOTE, passage_start: int = 100,
-             supported: bool = True, title: str = "Liège <hub>") -> Citation:
+def citation(
+    n: int = 1,
+    *,
+    text: str = PASSAGE,
+    quote: str = QUOTE,
+    passage_start: int = 100,
+    supported: bool = True,
+    title: str = "Liège <hub>",
+) -> Citation:
     start = passage_start + text.index(quote) if quote in text else passage_start
-    return Citation(n=n, doc_id="doc-1", title=title, text=text, start=start, end=start + len(quote), score=0.8731,
-                    quote=quote, passage_start=passage_start, supported=supported)
+    return Citation(
+        n=n,
+        doc_id="doc-1",
+        title=title,
+        text=text,
+        start=start,
+        end=start + len(quote),
+        score=0.8731,
+        quote=quote,
+        passage_start=passage_start,
+        supported=supported,
+    )
 
 
-def answer(text: str, citations: list[Citation], *, abstained: bool = False, notice: str | None = None) -> Answer:
-    return Answer(question="How large? <i>", answer=text, abstained=abstained, citations=citations, notice=notice)
+def answer(
+    text: str, citations: list[Citation], *, abstained: bool = False, notice: str | None = None
+) -> Answer:
+    return Answer(
+        question="How large? <i>", answer=text, abstained=abstained, citations=citations, notice=notice
+    )
 
 
 def test_escape_html_leaves_no_markup_or_template_syntax() -> None:
@@ -50,7 +71,9 @@ def test_answer_markers_become_citation_marks_and_text_is_escaped() -> None:
 
 
 def test_unsupported_citation_is_flagged_in_the_answer() -> None:
-    md = render.answer_markdown(answer("Claim one. [1] Claim two. [2]", [citation(1), citation(2, supported=False)]))
+    md = render.answer_markdown(
+        answer("Claim one. [1] Claim two. [2]", [citation(1), citation(2, supported=False)])
+    )
     assert md.count('class="cite unsupported"') == 1
     assert "Not supported by the cited passage: [2]" in md
 
@@ -109,7 +132,9 @@ def test_sources_panel_states() -> None:
 
 
 def test_documents_table_escapes_and_handles_empty() -> None:
-    record = DocumentRecord(doc_id="d<1>", title="T & <b>", source="upload:x.md", sha256="0", chunks=3, chars=12345)
+    record = DocumentRecord(
+        doc_id="d<1>", title="T & <b>", source="upload:x.md", sha256="0", chunks=3, chars=12345
+    )
     html = render.documents_html([record])
     assert 'data-doc="d&lt;1&gt;"' in html and "T &amp; &lt;b&gt;" in html and "12,345" in html
     assert "No documents" in render.documents_html([])
