@@ -10,13 +10,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.answer import final_answer
 from rag.answer.answerability import MODEL_PATH, Answerability, AnswerabilityModel, Decision
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.generative import GenerativeAnswerer
 from rag.answer.responder import Responder
 from rag.conversation import Turn, rewrite
 from rag.documents import iter_files, load_bytes, load_paths, load_text
-from rag.embedding import Embedder
+from rag.embedding import Embedder, QueryBatcher
 from rag.errors import DocumentNotFound, IndexUnavailable, InvalidInput
 from rag.llm import make_llm
 from rag.parsing import ParseLimits
@@ -24,7 +25,7 @@ from rag.progress import IndexProgress, reporting_embed
 from rag.retrieval import HybridRetriever, Retrieval
 from rag.settings import AnswerMode, Settings
 from rag.stages import answered, timed
-from rag.store import ChunkingConfig, DocumentRecord, IndexData, UpdateStats
+from rag.store import ChunkingConfig, DocumentRecord, IndexData, UpdateStats, current_version, write_lock
 from rag.types import Answer, Document, Passage
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,38 @@ class IndexReport:
     rebuilt: bool = False
 
 
+class _Cumulative:
+    """An IndexProgress for a run committed in batches: embedding counts add up over the batches."""
+
+    def __init__(self, inner: IndexProgress) -> None:
+        self.inner = inner
+        self.before: dict[str, int] = {}
+
+    def reading(self, files: int) -> None:
+        self.inner.reading(files)
+
+    def read(self, documents: int, failures: int) -> None:
+        self.inner.read(documents, failures)
+
+    def embedding(self, kind: str, done: int, total: int) -> None:
+        before = self.before.get(kind, 0)
+        self.inner.embedding(kind, before + done, before + total)
+        if done >= total:
+            self.before[kind] = before + total
+
+
 class Pipeline:
     """Loads the embedding model once, holds the current index snapshot, and answers questions.
 
     Readers take the current snapshot reference once per call; writers build a new snapshot, save it
     atomically, then swap the reference, so a concurrent reader never sees a half-updated index.
+    Writers in every process serialise on the index's lock file and build on the newest committed version;
+    readers pick up commits made elsewhere (another process, another Pipeline) within
+    `index_refresh_seconds`.
     """
+
+    # When serving (rag serve), single-question embeddings go through this micro-batcher; None = direct calls.
+    query_batcher: QueryBatcher | None = None
 
     def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None) -> None:
         self.settings = settings or Settings()
@@ -70,6 +97,9 @@ class Pipeline:
             self.embedder,
         )
         self._data: IndexData | None = None
+        self._version: str | None = None  # the version folder `_data` was loaded from or saved as
+        self._checked = 0.0  # time.monotonic() of the last look at CURRENT (`_refresh`)
+        self._follow_disk = True  # False for `derived` pipelines, which live in memory only
         self._write_lock = threading.Lock()
         self.reload()
 
@@ -91,10 +121,39 @@ class Pipeline:
 
     def reload(self) -> None:
         """(Re)load the index from disk if one exists; a missing index leaves the pipeline empty."""
-        if (self.path / "CURRENT").exists():
-            self._data = IndexData.load(self.path)
-        else:
-            self._data = None
+        version = current_version(self.path)
+        self._data = IndexData.load(self.path) if version is not None else None
+        self._version = version
+        self._checked = time.monotonic()
+
+    def _refresh(self, *, force: bool = False) -> None:
+        """Load the newest committed version when another process (or Pipeline) has committed since this one
+        loaded; looks at CURRENT at most every `index_refresh_seconds` unless `force`. Skipped while this
+        pipeline is writing (its commit brings the newest version). A newer version that cannot be read is
+        logged and the snapshot held now is kept."""
+        if not self._follow_disk:
+            return
+        if not force and time.monotonic() - self._checked < self.settings.index_refresh_seconds:
+            return
+        if not self._write_lock.acquire(blocking=False):
+            return
+        try:
+            for _ in range(3):
+                version = current_version(self.path)
+                self._checked = time.monotonic()
+                if version == self._version:
+                    return
+                try:
+                    self.reload()
+                    return
+                except IndexUnavailable as exc:
+                    if current_version(self.path) != version:
+                        continue  # replaced (and its folder pruned) while being read: read the newer one
+                    log.warning("index %r changed on disk but cannot be read: %s", self.index_name, exc)
+                    self._version = version
+                    return
+        finally:
+            self._write_lock.release()
 
     def _compatible(self, data: IndexData) -> bool:
         return data.model_id == self.embedder.model_id and data.dimension == self.embedder.dimension
@@ -102,6 +161,7 @@ class Pipeline:
     @property
     def data(self) -> IndexData:
         """The current snapshot, checked to match the loaded model; raises IndexUnavailable otherwise."""
+        self._refresh()
         data = self._data
         if data is None:
             raise IndexUnavailable(
@@ -149,7 +209,16 @@ class Pipeline:
         embed = self.embedder.embed
         if not isinstance(progress, bool):  # an IndexProgress: embed in batches and tell it after each
             embed, progress = reporting_embed(embed, progress, max(64, self.embedder.batch_size)), False
-        with self._write_lock:
+        # Serialise with writers in this process (thread lock) and in others (lock file), and build on the
+        # newest committed version: another process may have committed since this one loaded.
+        with self._write_lock, write_lock(self.path):
+            if self._follow_disk and current_version(self.path) != self._version:
+                try:
+                    self.reload()
+                except IndexUnavailable:
+                    if not rebuild:
+                        raise
+                    self._data, self._version = None, current_version(self.path)
             base, rebuilt = self._base(rebuild)
             new, stats = base.update(
                 upsert=upsert,
@@ -160,8 +229,9 @@ class Pipeline:
                 embed_sentences=embed_sentences,
             )
             if stats.modified or rebuilt or self._data is None or new.roots != base.roots:
-                new.save(self.path)
+                self._version = new.save(self.path)
                 self._data = new
+            self._checked = time.monotonic()
             return stats, rebuilt
 
     # ---- writing -------------------------------------------------------------------------------------
@@ -178,8 +248,12 @@ class Pipeline:
         New and changed files are embedded; files gone from those paths are removed; unchanged ones cost nothing.
         Unreadable files are reported in the result and skipped. `progress`: True shows the embedding model's
         progress bars; an IndexProgress is told the files read and the texts embedded as it goes.
+        The documents are committed `index_batch_size` at a time, so a run that is killed keeps what it
+        committed and a rerun embeds only the rest; a `rebuild` of an existing index commits once, at the end
+        (the old index serves until then).
         """
         started = time.perf_counter()
+        self._refresh(force=True)
         roots = [Path(p) for p in paths]
         if not roots:
             previous = self._data.roots if self._data is not None else []
@@ -210,14 +284,25 @@ class Pipeline:
                 )
                 if under and doc_id not in found and record.source not in failed:
                     stale.append(doc_id)
-        stats, rebuilt = self._commit(
-            loaded.documents,
-            stale,
-            rebuild=rebuild,
-            roots=resolved,
-            progress=progress,
-            embed_sentences=embed_sentences,
-        )
+        docs = loaded.documents
+        size = len(docs) if rebuild and current is not None else self.settings.index_batch_size
+        batch_progress = progress if reporter is None else _Cumulative(reporter)
+        stats, rebuilt = UpdateStats(), False
+        for start in range(0, len(docs), size):
+            batch, first = docs[start : start + size], start == 0
+            done, rebuilt_now = self._commit(
+                batch,
+                stale if first else [],
+                rebuild=rebuild and first,
+                roots=resolved,
+                progress=batch_progress,
+                embed_sentences=embed_sentences,
+            )
+            rebuilt = rebuilt or rebuilt_now
+            for name in ("added", "changed", "removed", "unchanged"):
+                getattr(stats, name).extend(getattr(done, name))
+            stats.embedded_chunks += done.embedded_chunks
+            stats.embedded_sentences += done.embedded_sentences
         data = self.data
         return IndexReport(
             stats=stats,
@@ -254,6 +339,7 @@ class Pipeline:
 
     def delete_document(self, doc_id: str) -> None:
         """Remove a document and its vectors; raises DocumentNotFound for an unknown id."""
+        self._refresh(force=True)
         with self._write_lock:
             data = self._data
             if data is None or doc_id not in data.documents:
@@ -263,6 +349,7 @@ class Pipeline:
     # ---- reading -------------------------------------------------------------------------------------
     def documents(self) -> list[DocumentRecord]:
         """The indexed documents' manifest records, sorted by id."""
+        self._refresh()
         data = self._data
         return [] if data is None else [data.records[d] for d in sorted(data.records)]
 
@@ -326,13 +413,15 @@ class Pipeline:
         new, _ = self.data.update(upsert=list(upsert), remove=list(remove), embed=self.embedder.embed)
         clone = copy.copy(self)
         clone._data = new
+        clone._follow_disk = False
         clone._write_lock = threading.Lock()
         return clone
 
     def _retrieve(self, data: IndexData, query: str, top_k: int) -> Retrieval:
         """Embed the query, then search the index; each step is timed as its stage (rag.stages)."""
+        batcher = self.query_batcher
         with timed("embed"):
-            vector = self.embedder.embed_query(query)
+            vector = (batcher or self.embedder).embed_query(query)
         with timed("search"):
             return self.retriever.run(data, query, top_k, query_vector=vector)
 
@@ -365,14 +454,9 @@ class Pipeline:
         Generative mode only: `extra_system` is appended to the grounding rules of the prompt (never replacing
         them) and `max_tokens` lowers the model's limit on new tokens (RAG_MAX_NEW_TOKENS) for this answer.
         """
-        answer = None
-        for item in self.ask_stream(
-            question, history, top_k, mode, extra_system=extra_system, max_tokens=max_tokens
-        ):
-            if isinstance(item, Answer):
-                answer = item
-        assert answer is not None
-        return answer
+        return final_answer(
+            self.ask_stream(question, history, top_k, mode, extra_system=extra_system, max_tokens=max_tokens)
+        )
 
     def ask_stream(
         self,

@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 
-from rag.answer import ABSTAIN_TEXT
+from rag.answer import ABSTAIN_TEXT, final_answer
 from rag.answer.citations import AnswerComposer, CitationChecker
 from rag.answer.extractive import score_sentences
 from rag.embedding import Embedder
@@ -113,14 +113,9 @@ class GenerativeAnswerer:
         max_tokens: int | None = None,
     ) -> Answer:
         """The verified answer (generated as a stream, so a model caught in a loop is stopped early)."""
-        answer = None
-        for item in self.stream(
-            question, retrieval, data, embedder, extra_system=extra_system, max_tokens=max_tokens
-        ):
-            if isinstance(item, Answer):
-                answer = item
-        assert answer is not None
-        return answer
+        return final_answer(
+            self.stream(question, retrieval, data, embedder, extra_system=extra_system, max_tokens=max_tokens)
+        )
 
     def stream(
         self,

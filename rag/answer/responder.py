@@ -46,26 +46,6 @@ class Responder:
         scored = score_sentences(query, retrieval, data, self.embedder)
         return self.answerability.run(query, retrieval, scored, data)
 
-    def answer(
-        self,
-        mode: AnswerMode,
-        query: str,
-        retrieval: Retrieval,
-        data: IndexData,
-        *,
-        extra_system: str | None = None,
-        max_tokens: int | None = None,
-    ) -> Answer:
-        """The whole answer in `mode`."""
-        answer = None
-        for item in self.stream(
-            mode, query, retrieval, data, extra_system=extra_system, max_tokens=max_tokens
-        ):
-            if isinstance(item, Answer):
-                answer = item
-        assert answer is not None
-        return answer
-
     def stream(
         self,
         mode: AnswerMode,
