@@ -56,6 +56,16 @@ class Settings(BaseSettings):
         None, description="Local sentence-transformers model folder; empty = bundled all-MiniLM-L6-v2."
     )
     embed_batch_size: int = Field(32, ge=1, le=1024)
+    query_batch_window_ms: float = Field(
+        3.0,
+        ge=0.0,
+        le=1000.0,
+        description="When serving: how long the first waiting question's embedding waits for others to join "
+        "its batch (one model call for all of them); 0 = take only those already waiting.",
+    )
+    query_batch_max: int = Field(
+        64, ge=1, le=1024, description="When serving: most question embeddings computed in one model call."
+    )
 
     # Chunking.
     chunk_size: int = Field(600, ge=100, le=8000, description="Target chunk length in characters.")

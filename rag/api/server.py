@@ -13,6 +13,7 @@ from typing import Self
 import uvicorn
 from fastapi import FastAPI
 
+from rag.embedding import QueryBatcher
 from rag.settings import Settings
 
 log = logging.getLogger("uvicorn.error")  # shown with uvicorn's own start-up lines
@@ -49,9 +50,10 @@ class RagServer(uvicorn.Server):
 def _one_thread_per_request() -> None:
     """Give torch one intra-op thread unless OMP_NUM_THREADS says otherwise.
 
-    The server gets its parallelism from concurrent requests. Several intra-op threads per request fight over
-    the cores with each other and with other processes: on the 2-core benchmark machine under load a query
-    embedding took ~370 ms with 2 threads and ~8 ms with 1.
+    The server gets its parallelism from concurrent requests (their question embeddings batched into one model
+    call by the QueryBatcher). Several intra-op threads fight over the cores with the request threads and with
+    other processes: on the 2-core benchmark machine under load a query embedding took ~370 ms with 2 threads
+    and ~8 ms with 1.
     """
     if os.environ.get("OMP_NUM_THREADS"):
         return
@@ -91,6 +93,12 @@ def serve(settings: Settings) -> None:
         app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=5
     )
     server = RagServer(config)
+    # Concurrent questions share one model call for their embeddings (rag.embedding.QueryBatcher).
+    pipeline.query_batcher = QueryBatcher(
+        pipeline.embedder.embed,
+        window=settings.query_batch_window_ms / 1000,
+        max_batch=settings.query_batch_max,
+    )
     try:
         server.run()
     except SystemExit:
@@ -103,6 +111,8 @@ def serve(settings: Settings) -> None:
             )
             raise SystemExit(2) from None
         raise
+    finally:
+        pipeline.query_batcher.close()
 
 
 class BackgroundServer:
