@@ -71,6 +71,20 @@ class Settings(BaseSettings):
     chunk_size: int = Field(600, ge=100, le=8000, description="Target chunk length in characters.")
     chunk_overlap: int = Field(1, ge=0, le=5, description="Sentences shared by neighbouring chunks.")
 
+    # Indexing and sharing an index between processes.
+    index_batch_size: int = Field(
+        256,
+        ge=1,
+        le=1_000_000,
+        description="Documents `rag index` embeds between commits: a killed build resumes from the last one.",
+    )
+    index_refresh_seconds: float = Field(
+        1.0,
+        ge=0.0,
+        le=3600,
+        description="How often (at most) a running server checks the index for commits by other processes.",
+    )
+
     # Retrieval.
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer component.")
     candidates: int = Field(

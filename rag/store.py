@@ -3,6 +3,11 @@
 Layout of `index/<name>/`: `CURRENT` names the live version folder `v-*`; a save writes a complete new
 version folder and then replaces `CURRENT` in one `os.replace`, so a crash at any point leaves the previous
 version intact and loadable. An `IndexData` is immutable: updates build a new one (readers keep theirs).
+
+Writers in any process serialise on `write_lock` (an `fcntl.flock` on `.lock` in the index folder): a writer
+holds it around reading the latest committed version, updating it and saving, so no commit is built on a stale
+version. Version and staging folders that `CURRENT` does not name (left by a crash) are removed by `load` when
+no writer is at work.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import logging
 import math
 import os
 import shutil
+import threading
 import time
 import unicodedata
 import uuid
@@ -314,10 +320,10 @@ class IndexData:
             "documents": {d: r.__dict__ for d, r in sorted(self.records.items())},
         }
 
-    def save(self, path: Path) -> None:
-        """Write this snapshot as a new version of the index at `path`, atomically."""
+    def save(self, path: Path) -> str:
+        """Write this snapshot as a new version of the index at `path`, atomically; returns the version name."""
         path.mkdir(parents=True, exist_ok=True)
-        with _write_lock(path):
+        with write_lock(path):
             version = f"v-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
             staging = path / f".tmp-{version}"
             staging.mkdir()
@@ -336,6 +342,7 @@ class IndexData:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
             _prune(path, keep=version)
+            return version
 
     def _write_files(self, folder: Path) -> None:
         with open(folder / "documents.jsonl", "w", encoding="utf-8") as fh:
@@ -380,6 +387,7 @@ class IndexData:
         """Load the current version of the index at `path`; raises IndexUnavailable with the reason."""
         name = path.name
         pointer = path / "CURRENT"
+        remove_partial_versions(path)
         if not pointer.is_file():
             raise IndexUnavailable(
                 f"no index named {name!r} in {path.parent}/; build it with: rag index --index {name}"
@@ -465,14 +473,59 @@ def _stack(parts: list[np.ndarray] | None, dimension: int) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
 
 
+_held = threading.local()  # index folders whose write lock this thread holds (the lock is re-entrant)
+
+
+def _held_paths() -> set[str]:
+    if not hasattr(_held, "paths"):
+        _held.paths = set()
+    return _held.paths
+
+
 @contextlib.contextmanager
-def _write_lock(path: Path) -> Iterator[None]:
-    with open(path / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+def write_lock(path: Path, *, blocking: bool = True) -> Iterator[bool]:
+    """Hold the index's cross-process write lock (`flock` on `path/.lock`); yields whether it is held.
+
+    Re-entrant within a thread. With `blocking=False` it yields False at once when another writer holds it.
+    """
+    key = str(path.resolve())
+    held = _held_paths()
+    if key in held:
+        yield True
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    with open(path / ".lock", "a") as fh:
         try:
-            yield
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        held.add(key)
+        try:
+            yield True
         finally:
+            held.discard(key)
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def current_version(path: Path) -> str | None:
+    """The version folder `CURRENT` names, or None when there is no index at `path`."""
+    try:
+        return (path / "CURRENT").read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def remove_partial_versions(path: Path) -> None:
+    """Remove version and staging folders that `CURRENT` does not name (what a killed save leaves behind).
+
+    Done only when no writer holds the lock, so a save in progress in another process is never touched.
+    """
+    if not path.is_dir():
+        return
+    with write_lock(path, blocking=False) as locked:
+        if locked:
+            _prune(path, keep=current_version(path) or "")
 
 
 def _fsync_dir(path: Path) -> None:
