@@ -7,11 +7,12 @@ predictable behaviour on scraped news text whose sentences often start lower-cas
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from rag.types import Chunk, Document
 
 # Bump when splitting or chunking changes, so existing indexes are re-chunked rather than silently mixed.
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3  # 3: chunks and sentences of a paged document (PDF) never span two pages
 
 _ABBREVIATIONS = {
     "mr",
@@ -89,9 +90,26 @@ def chunk_document(doc: Document, chunk_size: int = 600, overlap: int = 1) -> li
     """Group a document's sentences into chunks of about `chunk_size` characters.
 
     Neighbouring chunks share `overlap` sentences. A single sentence longer than `chunk_size` becomes its
-    own chunk (split at word boundaries when over twice the size), so no text is ever dropped.
+    own chunk (split at word boundaries when over twice the size), so no text is ever dropped. A document
+    with pages (`Document.page_starts`) is chunked page by page: no chunk or sentence spans two pages.
     """
-    sentences = _limit_length(doc.text, split_sentences(doc.text), 2 * chunk_size)
+    chunks: list[Chunk] = []
+    for start, end in page_ranges(doc):
+        sentences = split_sentences(doc.text[start:end], start)
+        chunks += _group(doc, _limit_length(doc.text, sentences, 2 * chunk_size), chunk_size, overlap)
+    return chunks
+
+
+def page_ranges(doc: Document) -> list[tuple[int, int]]:
+    """The `(start, end)` text range of each non-empty page of `doc`; the whole text for a document without pages."""
+    starts = doc.page_starts()
+    if not starts:
+        return [(0, len(doc.text))]
+    bounds = sorted({s for s in starts if s < len(doc.text)} | {len(doc.text)})
+    return [(a, b) for a, b in pairwise(bounds) if b > a]
+
+
+def _group(doc: Document, sentences: list[tuple[int, int]], chunk_size: int, overlap: int) -> list[Chunk]:
     chunks: list[Chunk] = []
     i = 0
     while i < len(sentences):

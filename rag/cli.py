@@ -126,14 +126,17 @@ def _print_answer(answer, as_json: bool) -> None:
     console.print(f"[{style}]{escape(answer.answer)}[/]", highlight=False)  # text may hold "[unsupported]"
     for c in answer.citations:
         flag = "" if c.supported else " [red]not supported by this passage[/]"
+        page = f"page {c.page}, " if c.page is not None else ""
         console.print(
-            f"  [cyan]\\[{c.n}][/] {escape(c.title)} ({c.doc_id}, chars {c.start}-{c.end}, "
+            f"  [cyan]\\[{c.n}][/] {escape(c.title)} ({c.doc_id}, {page}chars {c.start}-{c.end}, "
             f"score {c.score:.2f}){flag}",
             highlight=False,
         )
     for c in answer.related:
+        page = f", page {c.page}" if c.page is not None else ""
         console.print(
-            f"  [blue]related {c.n}[/] {escape(c.title)} ({c.doc_id}): {escape(c.quote)}", highlight=False
+            f"  [blue]related {c.n}[/] {escape(c.title)} ({c.doc_id}{page}): {escape(c.quote)}",
+            highlight=False,
         )
     if not answer.abstained:
         console.print(f"[dim]confidence {answer.confidence:.2f}[/]", highlight=False)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from rag.cleaning import clean_text
 from rag.errors import UnreadableFile, UnsupportedFile
-from rag.parsing import ParseLimits, parse_isolated
-from rag.types import Document
+from rag.parsing import PAGE_BREAK, ParseLimits, parse_isolated
+from rag.types import PAGE_STARTS_KEY, Document
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,8 @@ _MD_HEADING = re.compile(r"^#{1,6}\s*", re.MULTILINE)
 _MD_EMPHASIS = re.compile(r"(\*\*|__|`)")
 _DOC_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _DOC_ID_MAX = 120  # characters of a derived id before its hash
+# Between the cleaned pages of a PDF: a paragraph break, so no sentence runs from one page into the next.
+_PAGE_SEPARATOR = "\n\n"
 # Control characters other than whitespace; text with more than 2 % of them is binary, whatever its route.
 _CONTROLS = "".join(chr(c) for c in range(32) if chr(c) not in "\n\r\t\f")
 _MAX_CONTROL_SHARE = 0.02
@@ -104,6 +106,22 @@ def _read_markdown(data: bytes, name: str) -> tuple[str, str]:
     return text, title
 
 
+def clean_pages(pages: list[str]) -> tuple[str, list[int]]:
+    """The cleaned text of a paged document and the offset where each page begins in it.
+
+    Each page is cleaned on its own and the pages are joined by a paragraph break, so the offsets are those of
+    the final text. A page with no text starts where the next page does (its number is kept, never cited).
+    """
+    text, starts = "", []
+    for page in pages:
+        cleaned = clean_text(page)
+        if cleaned and text:
+            text += _PAGE_SEPARATOR
+        starts.append(len(text) + (len(_PAGE_SEPARATOR) if text and not cleaned else 0))
+        text += cleaned
+    return text, starts
+
+
 def load_bytes(
     name: str,
     data: bytes,
@@ -126,18 +144,22 @@ def load_bytes(
         raise UnsupportedFile(
             f"{name}: unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
         )
+    meta = dict(metadata or {})
+    meta.pop(PAGE_STARTS_KEY, None)  # page numbers come from the PDF itself, never from folder metadata
     if suffix == ".pdf":
         raw, found_title = parse_isolated("pdf", data, name, limits, cancel)
-    elif suffix in (".html", ".htm"):
-        raw, found_title = parse_isolated("html", _decode_text(data, name), name, limits, cancel)
-    elif suffix in (".md", ".markdown"):
-        raw, found_title = _read_markdown(data, name)
+        text, starts = clean_pages(raw.split(PAGE_BREAK))
+        meta[PAGE_STARTS_KEY] = ",".join(map(str, starts))
     else:
-        raw, found_title = _decode_text(data, name), ""
-    text = clean_text(raw)
+        if suffix in (".html", ".htm"):
+            raw, found_title = parse_isolated("html", _decode_text(data, name), name, limits, cancel)
+        elif suffix in (".md", ".markdown"):
+            raw, found_title = _read_markdown(data, name)
+        else:
+            raw, found_title = _decode_text(data, name), ""
+        text = clean_text(raw)
     if not text:
         raise UnreadableFile(f"{name}: contains no text")
-    meta = dict(metadata or {})
     final_title = title or meta.get("title") or found_title or _first_line_title(text) or Path(name).stem
     return Document(
         doc_id=doc_id or derive_doc_id(_stem(name)),

@@ -207,8 +207,13 @@ def html_text(text: str, name: str, limits: ParseLimits) -> tuple[str, str]:
     return body, title
 
 
+# Separates the pages in pdf_text's result (a form feed inside a page's text becomes a space).
+PAGE_BREAK = "\f"
+
+
 def pdf_text(data: bytes, name: str, limits: ParseLimits) -> tuple[str, str]:
-    """(text of the pages, title) of a PDF, refusing more pages or decompressed content than the limits allow."""
+    """(text of the pages, joined by PAGE_BREAK; title) of a PDF, refusing more pages or decompressed content
+    than the limits allow."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -228,11 +233,11 @@ def pdf_text(data: bytes, name: str, limits: ParseLimits) -> tuple[str, str]:
                     f"{name}: its pages decompress to more than "
                     f"{limits.max_pdf_decompressed_bytes:,} bytes (RAG_MAX_PDF_DECOMPRESSED_BYTES)"
                 )
-            pages.append(page.extract_text() or "")
+            pages.append((page.extract_text() or "").replace(PAGE_BREAK, " "))
         title = str(reader.metadata.title) if reader.metadata is not None and reader.metadata.title else ""
     except (PyPdfError, ValueError, KeyError, TypeError, OSError, AttributeError, RecursionError) as exc:
         raise UnreadableFile(f"{name}: not a readable PDF ({exc.__class__.__name__})") from None
-    return "\n\n".join(pages), title
+    return PAGE_BREAK.join(pages), title
 
 
 def _child(conn: Connection, kind: str, payload: str | bytes, name: str, limits: ParseLimits) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -17,6 +19,27 @@ class Document:
     text: str
     source: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+
+    def page_starts(self) -> list[int]:
+        """Offsets in `text` where each page begins (PDFs: metadata "page_starts", e.g. "0,1834,3920"); an empty
+        list for a document without pages or with a malformed value."""
+        raw = self.metadata.get(PAGE_STARTS_KEY, "")
+        try:
+            starts = [int(part) for part in raw.split(",")] if raw else []
+        except ValueError:
+            return []
+        if not starts or starts[0] != 0 or any(b < a for a, b in pairwise(starts)):
+            return []
+        return starts
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page that holds character `offset` of `text`, or None for a document without pages."""
+        starts = self.page_starts()
+        return bisect_right(starts, max(offset, 0)) if starts else None
+
+
+# Document.metadata key of a paged document's page start offsets (comma-separated, first one 0).
+PAGE_STARTS_KEY = "page_starts"
 
 
 @dataclass(frozen=True)
@@ -61,6 +84,10 @@ class Citation(BaseModel):
     passage_start: int = Field(0, description="Offset of `text` in the document's cleaned text.")
     supported: bool = Field(
         True, description="False when verification found the cited passage does not support it."
+    )
+    page: int | None = Field(
+        None,
+        description="The PDF page (1-based) the quoted sentence is on; null for documents without pages.",
     )
 
 

@@ -138,6 +138,13 @@ def excerpt_html(citation: Citation, context: int = EXCERPT_CONTEXT) -> str:
     return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")
 
 
+def _location(citation: Citation) -> str:
+    """Where the quote is in its document: "page 3" for a PDF, else its character offsets."""
+    if citation.page is not None:
+        return f"page {citation.page}"
+    return f"characters {citation.start}–{citation.end}"
+
+
 def citation_html(citation: Citation, related: bool = False) -> str:
     """One source card: number, title, score, support badge; expanding it shows the full passage. A `related`
     card is a passage shown for reading, not a citation of a claim."""
@@ -151,17 +158,18 @@ def citation_html(citation: Citation, related: bool = False) -> str:
         badge = '<span class="badge related" title="Close to the question; not cited for any claim">related</span>'
 
     span = quote_span(citation)
+    page = f' <small class="source-page">page {citation.page}</small>' if citation.page is not None else ""
     return (
         f'<div class="source" data-n="{citation.n}" data-doc="{escape_html(citation.doc_id)}">'
         f'<div class="source-head"><span class="source-n">[{citation.n}]</span>'
-        f'<span class="source-title">{escape_html(citation.title)}</span>'
+        f'<span class="source-title">{escape_html(citation.title)}{page}</span>'
         f'<span class="source-score" title="How strongly the quoted sentence supports the answer (0–1)">'
         f"score {citation.score:.2f}</span>{badge}</div>"
         f'<details class="source-passage"><summary><span class="excerpt">{excerpt_html(citation)}</span>'
         f'<span class="expand-hint">show full passage</span></summary>'
         f'<div class="passage-full">{_highlighted(citation.text, span)}</div>'
         f'<div class="source-meta">document {escape_html(citation.doc_id)}, '
-        f"characters {citation.start}–{citation.end}</div></details></div>"
+        f"{_location(citation)}</div></details></div>"
     )
 
 

@@ -142,10 +142,12 @@ def not_answered(
 
 
 def citation_for(n: int, passage: Passage, start: int, end: int, score: float, data: IndexData) -> Citation:
-    """The citation `[n]` quoting `document.text[start:end]` from `passage` (which must contain the span)."""
+    """The citation `[n]` quoting `document.text[start:end]` from `passage` (which must contain the span), with
+    the page it is on for a document with pages (PDF)."""
     chunk = passage.chunk
     if not (chunk.start <= start < end <= chunk.end):
         raise ValueError("a citation must quote a span inside its passage")
+    document = data.documents[chunk.doc_id]
     return Citation(
         n=n,
         doc_id=chunk.doc_id,
@@ -154,6 +156,7 @@ def citation_for(n: int, passage: Passage, start: int, end: int, score: float, d
         start=start,
         end=end,
         score=round(float(np.clip(score, 0.0, 1.0)), 4),
-        quote=data.documents[chunk.doc_id].text[start:end],
+        quote=document.text[start:end],
         passage_start=chunk.start,
+        page=document.page_at(start),
     )
