@@ -17,7 +17,7 @@ from rag.documents import clean_pages, load_bytes, load_paths
 from rag.embedding import Embedder
 from rag.pipeline import Pipeline
 from rag.types import Document, Passage
-from tests.conftest import CORPUS, REPO, make_settings
+from tests.conftest import CORPUS, REPO, make_settings, pdf_bytes, pdf_escape
 from ui.render import citation_html
 
 # One fact per page, each asked about below; filler sentences make every page longer than one chunk.
@@ -55,9 +55,7 @@ def page_lines(number: int) -> list[str]:
 def make_paged_pdf(pages: list[list[str]], title: str = "") -> bytes:
     """A small, valid PDF with one page per entry of `pages`, each a list of text lines in Helvetica."""
 
-    def esc(text: str) -> str:
-        return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
+    esc = pdf_escape
     n = len(pages)
     font, info = 3 + 2 * n, 4 + 2 * n
     kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(n))
@@ -71,19 +69,7 @@ def make_paged_pdf(pages: list[list[str]], title: str = "") -> bytes:
         objects.append(f"<< /Length {len(content.encode('latin-1'))} >>\nstream\n{content}\nendstream")
     objects.append("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     objects.append(f"<< /Title ({esc(title)}) >>" if title else "<< >>")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for offset in offsets:
-        out += f"{offset:010d} 00000 n \n".encode()
-    out += (
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {info} 0 R >>\nstartxref\n{xref}\n%%EOF\n"
-    ).encode()
-    return bytes(out)
+    return pdf_bytes(objects, info)
 
 
 PDF = make_paged_pdf([page_lines(p) for p in (1, 2, 3)], "Inspection notes")
