@@ -34,6 +34,28 @@ def _table(title: str, metrics: dict) -> Table:
     return table
 
 
+def _report_questions(
+    console: Console, name: str, unit: str, result, settings: dict, groups: dict, report: Path | None
+) -> dict:
+    """The metrics document of a scored question set: printed as a table, and written as a report when asked."""
+    from rag.evaluation.report import build_metrics, write_report
+
+    doc = build_metrics(
+        "questions",
+        name,
+        result.metrics,
+        settings=settings,
+        groups=groups,
+        recall_at_k=result.recall_at_k,
+        latencies_ms=[a.latency_ms for a in result.answers],
+    )
+    console.print(_table(f"{name}: {len(result.scores)} {unit}", result.metrics))
+    if report is not None:
+        write_report(report, doc, per_item=[s.as_dict() for s in result.scores])
+        console.print(f"report in {report}/ (summary.md, metrics.json, plots)", highlight=False)
+    return doc
+
+
 def eval_questions(
     console: Console,
     make_pipeline: MakePipeline,
@@ -50,7 +72,7 @@ def eval_questions(
     """Run, score and (optionally) report a question set; returns the metrics document."""
     from rag.evaluation.qa import evaluate_questions
     from rag.evaluation.questions import load_questions
-    from rag.evaluation.report import build_metrics, settings_snapshot, write_report
+    from rag.evaluation.report import settings_snapshot
 
     items = load_questions(questions, split)
     pipeline = make_pipeline(settings)
@@ -64,19 +86,8 @@ def eval_questions(
     if mode is not None:
         snapshot["answer_mode"] = getattr(mode, "value", mode)
     name = questions.stem + (f" {split}" if split else "") + (" +removal" if removal else "")
-    doc = build_metrics(
-        "questions",
-        name,
-        result.metrics,
-        settings=snapshot,
-        groups={"type": result.by_type, "document": result.by_document, "style": result.by_style},
-        recall_at_k=result.recall_at_k,
-        latencies_ms=[a.latency_ms for a in result.answers],
-    )
-    console.print(_table(f"{name}: {len(result.scores)} questions", result.metrics))
-    if report is not None:
-        write_report(report, doc, per_item=[s.as_dict() for s in result.scores])
-        console.print(f"report in {report}/ (summary.md, metrics.json, plots)", highlight=False)
+    groups = {"type": result.by_type, "document": result.by_document, "style": result.by_style}
+    doc = _report_questions(console, name, "questions", result, snapshot, groups, report)
     if out is not None:
         console.print(f"per-question results in {out}", highlight=False)
     return doc
@@ -96,7 +107,7 @@ def eval_claims(
     """SciFact claims as an answerability set over an index of the abstracts they cite (built once, reused)."""
     from rag.evaluation.claims import claim_questions, claims_corpus, load_claims
     from rag.evaluation.qa import evaluate_questions
-    from rag.evaluation.report import build_metrics, settings_snapshot, write_report
+    from rag.evaluation.report import settings_snapshot
 
     claims = load_claims(folder, split, limit)
     docs = claims_corpus(folder, claims)
@@ -110,19 +121,8 @@ def eval_claims(
     items = claim_questions(claims, {d.doc_id: d.text for d in docs})
     result = evaluate_questions(pipeline, items, progress=_progress(), removal=removal)
     name = f"scifact claims {split}" + (" +removal" if removal else "")
-    doc = build_metrics(
-        "questions",
-        name,
-        result.metrics,
-        settings=settings_snapshot(pipeline.settings),
-        groups={"type": result.by_type},
-        recall_at_k=result.recall_at_k,
-        latencies_ms=[a.latency_ms for a in result.answers],
-    )
-    console.print(_table(f"{name}: {len(result.scores)} claims", result.metrics))
-    if report is not None:
-        write_report(report, doc, per_item=[s.as_dict() for s in result.scores])
-        console.print(f"report in {report}/ (summary.md, metrics.json, plots)", highlight=False)
+    snapshot = settings_snapshot(pipeline.settings)
+    doc = _report_questions(console, name, "claims", result, snapshot, {"type": result.by_type}, report)
     return doc
 
 
