@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -104,9 +103,6 @@ class AnswerabilityModel:
             platt=tuple(body["platt"]),
             meta=body.get("meta", {}),
         )
-
-
-_SPACE = re.compile(r"\s+")
 
 
 def _window(sentence: ScoredSentence, data: IndexData) -> tuple[str, list[int]]:

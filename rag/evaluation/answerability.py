@@ -67,17 +67,14 @@ def _without_answer(text: str, item: Question) -> str:
     """`text` without the sentences that hold the item's evidence or one of its accepted answers."""
     spans = evidence_spans(text, item.evidence)
     answers = [f" {normalize(a)} " for a in item.answers if normalize(a)]
-    kept, cursor, parts = [], 0, []
+    cursor, parts = 0, []
     for start, end in split_sentences(text):
-        sentence = text[start:end]
         holds = any(a < end and start < b for a, b in spans) or any(
-            a in f" {normalize(sentence)} " for a in answers
+            a in f" {normalize(text[start:end])} " for a in answers
         )
         if holds:
             parts.append(text[cursor:start])
             cursor = end
-        else:
-            kept.append(sentence)
     parts.append(text[cursor:])
     return "".join(parts)
 
