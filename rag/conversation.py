@@ -104,8 +104,3 @@ def rewrite(question: str, history: Sequence[Turn] | None) -> str:
     for turn in turns[1:]:
         previous = _standalone(previous, turn) if is_follow_up(turn) else turn
     return _standalone(previous, question)
-
-
-def contextualize(question: str, history: Sequence[Turn] | None) -> str:
-    """The retrieval query for `question`: its standalone rewrite (see `rewrite`)."""
-    return rewrite(question, history)

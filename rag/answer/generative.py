@@ -8,7 +8,6 @@ from collections.abc import Iterator, Sequence
 
 from rag.answer import ABSTAIN_TEXT, final_answer
 from rag.answer.citations import AnswerComposer, CitationChecker
-from rag.answer.extractive import score_sentences
 from rag.embedding import Embedder
 from rag.llm.base import ChatModel, LLMUnavailable, Message
 from rag.retrieval import Retrieval
@@ -69,18 +68,15 @@ def build_messages(
 class GenerativeAnswerer:
     """Asks a chat model to answer from the retrieved passages, then verifies every sentence's citations.
 
-    With a `threshold`, no model is called when the best retrieved sentence scores below it: the answer
-    abstains (the Pipeline decides answerability before, and passes none). A model error before any text was produced raises LLMUnavailable (the
-    caller falls back); one after that ends the answer early with a notice.
+    It is called only for questions the answerability decision found answered (rag.answer.responder). A model
+    error before any text was produced raises LLMUnavailable (the caller falls back); one after that ends the
+    answer early with a notice.
     """
 
-    def __init__(self, llm: ChatModel, threshold: float | None = None, *, prompt_chars: int = 8000) -> None:
-        if threshold is not None and not 0.0 <= threshold <= 1.0:
-            raise ValueError("threshold must lie in 0..1")
+    def __init__(self, llm: ChatModel, *, prompt_chars: int = 8000) -> None:
         if prompt_chars < 1:
             raise ValueError("prompt_chars must be positive")
         self.llm = llm
-        self.threshold = threshold
         self.prompt_chars = prompt_chars
 
     def select(self, passages: Sequence[Passage]) -> list[Passage]:
@@ -94,13 +90,6 @@ class GenerativeAnswerer:
             chosen.append(passage)
             used += size
         return chosen
-
-    def should_abstain(
-        self, question: str, retrieval: Retrieval, data: IndexData, embedder: Embedder
-    ) -> bool:
-        """True when no retrieved sentence reaches the abstention threshold (the extractive evidence score)."""
-        scored = score_sentences(question, retrieval, data, embedder)
-        return not scored or max(s.score for s in scored) < self.threshold
 
     def run(
         self,
@@ -133,17 +122,6 @@ class GenerativeAnswerer:
         `extra_system` is appended to the grounding rules (see `build_messages`); `max_tokens` lowers the
         model's limit on new tokens for this answer.
         """
-        if self.threshold is not None and self.should_abstain(question, retrieval, data, embedder):
-            yield ABSTAIN_TEXT
-            yield Answer(
-                question=question,
-                answer=ABSTAIN_TEXT,
-                abstained=True,
-                mode="generative",
-                supported_sentences=0,
-                total_sentences=0,
-            )
-            return
         passages = self.select(retrieval.passages)
         messages = build_messages(question, passages, extra_system)
         composer = AnswerComposer(CitationChecker(passages, data, embedder, question), data)
