@@ -69,7 +69,7 @@ def main() -> None:
     )
     print(
         f"\nSeed corpus: {report.documents} documents, {report.chunks} chunks, "
-        f"{len(pipeline.data.sentence_doc)} sentences\n"
+        f"{pipeline.data.stats()['sentences']} sentences\n"
     )
     print("| step | time |\n|---|---|")
     print(f"| load embedding model | {load_s:.2f} s |")

@@ -19,13 +19,24 @@ from rag.conversation import Turn, rewrite
 from rag.documents import iter_files, load_bytes, load_paths, load_text
 from rag.embedding import Embedder, QueryBatcher
 from rag.errors import DocumentNotFound, IndexUnavailable, InvalidInput
+from rag.ingest import plan, prepare, record_for
 from rag.llm import make_llm
 from rag.parsing import ParseLimits
-from rag.progress import IndexProgress, reporting_embed
+from rag.progress import EmbedFn, IndexProgress, reporting_embed
 from rag.retrieval import HybridRetriever, Retrieval
 from rag.settings import AnswerMode, Settings
 from rag.stages import answered, timed
-from rag.store import ChunkingConfig, DocumentRecord, IndexData, UpdateStats, current_version, write_lock
+from rag.stores import (
+    ChunkingConfig,
+    DocumentRecord,
+    PreparedDocument,
+    Store,
+    UpdateStats,
+    current_version,
+    empty_store,
+    load_store,
+    write_lock,
+)
 from rag.types import Answer, Document, Passage
 
 log = logging.getLogger(__name__)
@@ -96,7 +107,7 @@ class Pipeline:
             ),  # loads nothing
             self.embedder,
         )
-        self._data: IndexData | None = None
+        self._data: Store | None = None
         self._version: str | None = None  # the version folder `_data` was loaded from or saved as
         self._checked = 0.0  # time.monotonic() of the last look at CURRENT (`_refresh`)
         self._follow_disk = True  # False for `derived` pipelines, which live in memory only
@@ -122,7 +133,7 @@ class Pipeline:
     def reload(self) -> None:
         """(Re)load the index from disk if one exists; a missing index leaves the pipeline empty."""
         version = current_version(self.path)
-        self._data = IndexData.load(self.path) if version is not None else None
+        self._data = load_store(self.settings, self.path, self._data) if version is not None else None
         self._version = version
         self._checked = time.monotonic()
 
@@ -155,11 +166,11 @@ class Pipeline:
         finally:
             self._write_lock.release()
 
-    def _compatible(self, data: IndexData) -> bool:
+    def _compatible(self, data: Store) -> bool:
         return data.model_id == self.embedder.model_id and data.dimension == self.embedder.dimension
 
     @property
-    def data(self) -> IndexData:
+    def data(self) -> Store:
         """The current snapshot, checked to match the loaded model; raises IndexUnavailable otherwise."""
         self._refresh()
         data = self._data
@@ -181,7 +192,7 @@ class Pipeline:
         """True when an index is loaded and matches the model."""
         return self._data is not None and self._compatible(self._data)
 
-    def _base(self, rebuild: bool) -> tuple[IndexData, bool]:
+    def _base(self, rebuild: bool) -> tuple[Store, bool]:
         data = self._data
         if (
             data is not None
@@ -193,7 +204,8 @@ class Pipeline:
             )
             rebuild = True
         if data is None or rebuild:
-            return IndexData.empty(self.embedder.model_id, self.embedder.dimension, self.chunking), rebuild
+            store = empty_store(self.settings, self.embedder.model_id, self.embedder.dimension, self.chunking)
+            return store, rebuild
         return data, False
 
     def _commit(
@@ -220,15 +232,8 @@ class Pipeline:
                         raise
                     self._data, self._version = None, current_version(self.path)
             base, rebuilt = self._base(rebuild)
-            new, stats = base.update(
-                upsert=upsert,
-                remove=remove,
-                embed=embed,
-                roots=roots,
-                progress=progress,
-                embed_sentences=embed_sentences,
-            )
-            if stats.modified or rebuilt or self._data is None or new.roots != base.roots:
+            new, stats, relabelled = _updated(base, upsert, remove, embed, roots, progress, embed_sentences)
+            if stats.modified or relabelled or rebuilt or self._data is None or new.roots != base.roots:
                 self._version = new.save(self.path)
                 self._data = new
             self._checked = time.monotonic()
@@ -410,14 +415,14 @@ class Pipeline:
     def derived(self, upsert: Sequence[Document] = (), remove: Sequence[str] = ()) -> Pipeline:
         """A read-only pipeline over this index with `upsert` added and `remove` dropped, kept in memory only
         (nothing is saved): for what-if evaluation such as removing the sentences that hold an answer."""
-        new, _ = self.data.update(upsert=list(upsert), remove=list(remove), embed=self.embedder.embed)
+        new = _updated(self.data, upsert, remove, self.embedder.embed, None, False, True)[0]
         clone = copy.copy(self)
         clone._data = new
         clone._follow_disk = False
         clone._write_lock = threading.Lock()
         return clone
 
-    def _retrieve(self, data: IndexData, query: str, top_k: int) -> Retrieval:
+    def _retrieve(self, data: Store, query: str, top_k: int) -> Retrieval:
         """Embed the query, then search the index; each step is timed as its stage (rag.stages)."""
         batcher = self.query_batcher
         with timed("embed"):
@@ -427,7 +432,7 @@ class Pipeline:
 
     def _prepare(
         self, question: str, history: Sequence[Turn] | None, top_k: int | None, mode: AnswerMode | str | None
-    ) -> tuple[str, str, AnswerMode, IndexData, Retrieval]:
+    ) -> tuple[str, str, AnswerMode, Store, Retrieval]:
         question = self.check_question(question)
         try:
             mode = AnswerMode(mode or self.settings.answer_mode)
@@ -488,3 +493,35 @@ class Pipeline:
                 yield item
 
         return pieces()
+
+
+def _updated(
+    base: Store,
+    upsert: Sequence[Document],
+    remove: Sequence[str],
+    embed: EmbedFn,
+    roots: list[str] | None,
+    progress: bool,
+    embed_sentences: bool,
+) -> tuple[Store, UpdateStats, bool]:
+    """`base` with `upsert` and `remove` applied, embedding only new text: the new snapshot, what changed,
+    and whether records changed without new text (a new source or metadata)."""
+    todo = plan(base.records, upsert, remove)
+    fresh = prepare(todo.fresh, base.chunking, embed, embed_sentences=embed_sentences, progress=progress)
+    todo.stats.embedded_chunks = sum(len(p.chunks) for p in fresh)
+    todo.stats.embedded_sentences = sum(len(p.sentence_spans) for p in fresh) if embed_sentences else 0
+    moved = [_relabelled(base.export(doc.doc_id), doc) for doc in todo.relabelled]
+    new = base.update(upsert=[*fresh, *moved], remove=todo.remove, roots=roots)
+    return new, todo.stats, bool(moved)
+
+
+def _relabelled(stored: PreparedDocument, doc: Document) -> PreparedDocument:
+    """A stored document with the new source and metadata of `doc` (same text: its vectors are kept)."""
+    return PreparedDocument(
+        document=doc,
+        record=record_for(doc, len(stored.chunks)),
+        chunks=stored.chunks,
+        chunk_vectors=stored.chunk_vectors,
+        sentence_spans=stored.sentence_spans,
+        sentence_vectors=stored.sentence_vectors,
+    )

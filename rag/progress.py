@@ -29,7 +29,7 @@ class IndexProgress(Protocol):
 def reporting_embed(embed: EmbedFn, progress: IndexProgress, batch: int = 64) -> EmbedFn:
     """`embed` run `batch` texts at a time, telling `progress` after each batch.
 
-    `IndexData.update` embeds the new chunks first, then their sentences, so successive calls are labelled
+    `rag.ingest.prepare` embeds the new chunks first, then their sentences, so successive calls are labelled
     "chunks" and "sentences" (any further call: "texts").
     """
     kinds = iter(("chunks", "sentences"))

@@ -39,6 +39,13 @@ class FusionMethod(str, Enum):
     rrf = "rrf"  # weighted reciprocal-rank fusion
 
 
+class StoreBackend(str, Enum):
+    """Where the index lives."""
+
+    embedded = "embedded"  # FAISS + BM25 segments in index/<name>/ (no server)
+    milvus = "milvus"  # a Milvus Lite file or a Milvus server/cluster (RAG_MILVUS_URI)
+
+
 class Settings(BaseSettings):
     """All tunables, each overridable as RAG_<NAME> (e.g. RAG_TOP_K=8, RAG_INDEX_NAME=notes)."""
 
@@ -49,6 +56,16 @@ class Settings(BaseSettings):
     index_name: str = Field("seed", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="Index to use.")
     corpus_dir: Path = Field(
         Path("corpus"), description="Documents indexed by default into the default index."
+    )
+
+    # Index backend.
+    store: StoreBackend = Field(StoreBackend.embedded, description="Index backend: embedded or milvus.")
+    ann_min_chunks: int = Field(
+        200_000,
+        ge=0,
+        le=1_000_000_000,
+        description="Segments with at least this many chunks get an approximate (HNSW) index; "
+        "smaller ones are searched exactly. 0 = always exact.",
     )
 
     # Embedding.

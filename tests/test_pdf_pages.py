@@ -179,7 +179,7 @@ def test_each_page_is_cited_with_its_page_number(tmp_path: Path, embedder: Embed
         assert f"page {number}" in citation_html(cited)
     txt = pipeline.ask("How long is the Marlow canal?")
     assert txt.citations and txt.citations[0].doc_id == "plain" and txt.citations[0].page is None
-    for chunk in pipeline.data.chunks:
+    for _, chunk in pipeline.data.iter_chunks():
         if chunk.doc_id == "notes":
             assert doc.page_at(chunk.start) == doc.page_at(chunk.end - 1)
 

@@ -29,13 +29,13 @@ def test_fusion_combines_keyword_and_semantic_hits(seed_pipeline: Pipeline) -> N
     keyword = "Guerlain"
     vector = retriever.embedder.embed_query(keyword)
     sparse_rows = [row for row, _ in retriever.sparse(data, keyword, 3)]
-    assert sparse_rows and "Guerlain" in data.chunks[sparse_rows[0]].text
+    assert sparse_rows and "Guerlain" in data.chunk(sparse_rows[0]).text
     fused = retriever.run(data, keyword, 3, vector).passages
     assert fused[0].row == sparse_rows[0] and fused[0].bm25_score is not None
 
     paraphrase = "counterfeit goods complaint from fashion trade groups"
     dense_rows = [row for row, _ in retriever.dense(data, retriever.embedder.embed_query(paraphrase), 3)]
-    assert data.chunks[dense_rows[0]].doc_id == "2016-counterfeit-notorious-markets-dispute"
+    assert data.chunk(dense_rows[0]).doc_id == "2016-counterfeit-notorious-markets-dispute"
     assert (
         retriever.run(data, paraphrase, 3).passages[0].chunk.doc_id
         == "2016-counterfeit-notorious-markets-dispute"
@@ -74,7 +74,7 @@ def test_a_quoted_sentence_finds_its_document_first(seed_pipeline, fusion):
     retriever = HybridRetriever(seed_pipeline.embedder, fusion=fusion, candidates=1000)
     data = seed_pipeline.data
     doc = data.documents["2020-alibaba-europe-expansion"]
-    sentence = next(c for c in data.chunks if c.doc_id == doc.doc_id).text.split(". ")[0]
+    sentence = next(c for _, c in data.chunks_of(doc.doc_id)).text.split(". ")[0]
     passages = retriever.run(data, sentence, top_k=8).passages
     assert passages[0].chunk.doc_id == doc.doc_id
     scores = [p.score for p in passages]

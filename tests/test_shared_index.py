@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -14,7 +15,7 @@ import pytest
 
 from rag.embedding import Embedder
 from rag.pipeline import Pipeline
-from rag.store import IndexData
+from rag.stores import EmbeddedStore
 from tests.conftest import CORPUS, REPO, make_settings
 
 RAG = [str(Path(sys.executable).parent / "rag")]
@@ -39,7 +40,13 @@ def _write_docs(folder: Path, count: int, sentences: int, prefix: str) -> None:
 
 
 def _versions(path: Path) -> list[str]:
-    return sorted(p.name for p in path.iterdir() if p.is_dir() and (p.name.startswith(("v-", ".tmp-"))))
+    """Version names on disk, with any staging or orphaned segment left behind (there should be none)."""
+    names = [p.stem for p in (path / "versions").iterdir()] if (path / "versions").is_dir() else []
+    names += [p.name for p in path.rglob(".tmp-*")]
+    current = json.loads((path / "versions" / f"{(path / 'CURRENT').read_text().strip()}.json").read_text())
+    listed = {s["name"] for s in current["segments"]}
+    names += [p.name for p in (path / "segments").iterdir() if p.name not in listed]
+    return sorted(names)
 
 
 def test_a_cli_build_and_a_served_index_share_one_index(tmp_path: Path, embedder: Embedder) -> None:
@@ -69,7 +76,7 @@ def test_a_cli_build_and_a_served_index_share_one_index(tmp_path: Path, embedder
     server.add_text(
         "The Hangzhou office has a rooftop garden with 300 trees.", "Rooftop garden", doc_id="garden"
     )
-    on_disk = IndexData.load(server.path)
+    on_disk = EmbeddedStore.load(server.path)
     assert len(on_disk.documents) == 9 and {"more0", "garden"} <= set(on_disk.documents)
     assert len(server.documents()) == 9
 
@@ -88,7 +95,7 @@ def test_two_pipeline_objects_on_one_index_never_lose_each_others_writes(
     expected = {"kl", "madrid", "seoul"} | {p.stem for p in CORPUS.glob("*.txt")} - {
         "2016-singles-day-goes-global"
     }
-    assert set(IndexData.load(first.path).documents) == expected
+    assert set(EmbeddedStore.load(first.path).documents) == expected
     assert set(first.data.documents) == expected
     time.sleep(1.1)  # the second pipeline looks at CURRENT at most once a second
     assert set(second.data.documents) == expected
@@ -113,7 +120,7 @@ def test_a_killed_first_build_resumes_from_its_last_batch(tmp_path: Path, embedd
     proc.send_signal(signal.SIGKILL)  # right after the first batch's commit, long before the last
     proc.wait(timeout=30)
     assert current.is_file(), "no batch was committed before the kill"
-    committed = set(IndexData.load(index_dir / "t").documents)
+    committed = set(EmbeddedStore.load(index_dir / "t").documents)
     assert 0 < len(committed) < 30
 
     pipeline = Pipeline(make_settings(index_dir, index_name="t", index_batch_size=3), embedder=embedder)
@@ -133,12 +140,13 @@ def test_partial_version_folders_are_removed_on_load(tmp_path: Path, embedder: E
     Pipeline(make_settings(index_dir, index_name="t"), embedder=embedder).index([tmp_path / "docs"])
     path = index_dir / "t"
     version = (path / "CURRENT").read_text().strip()
-    for name in ("v-20260101000000-deadbeef", ".tmp-v-20260101000000-cafebabe"):
-        (path / name).mkdir()
-        (path / name / "faiss.index").write_bytes(b"half written")
+    (path / "versions" / "v-20260101000000-deadbeef.json").write_text("{half written")
+    for name in ("s-20260101000000-deadbeef", ".tmp-s-20260101000000-cafebabe"):
+        (path / "segments" / name).mkdir()
+        (path / "segments" / name / "vectors.npy").write_bytes(b"half written")
     Pipeline(make_settings(index_dir, index_name="t"), embedder=embedder)
     assert _versions(path) == [version]
-    assert len(IndexData.load(path).documents) == 5
+    assert len(EmbeddedStore.load(path).documents) == 5
 
 
 def test_a_build_in_progress_elsewhere_keeps_its_staging_folder(tmp_path: Path, embedder: Embedder) -> None:
@@ -147,7 +155,7 @@ def test_a_build_in_progress_elsewhere_keeps_its_staging_folder(tmp_path: Path, 
     index_dir = tmp_path / "index"
     Pipeline(make_settings(index_dir, index_name="t"), embedder=embedder).index([CORPUS])
     path = index_dir / "t"
-    staging = path / ".tmp-v-20260101000000-inflight"
+    staging = path / "segments" / ".tmp-s-20260101000000-inflight"
     staging.mkdir()
     code = (
         "import fcntl, sys, time; fh = open(sys.argv[1], 'a'); fcntl.flock(fh, fcntl.LOCK_EX); "
@@ -158,7 +166,7 @@ def test_a_build_in_progress_elsewhere_keeps_its_staging_folder(tmp_path: Path, 
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        IndexData.load(path)  # another process is writing: its staging folder is not a leftover
+        EmbeddedStore.load(path)  # another process is writing: its staging folder is not a leftover
         assert staging.is_dir()
     finally:
         holder.kill()
@@ -166,7 +174,7 @@ def test_a_build_in_progress_elsewhere_keeps_its_staging_folder(tmp_path: Path, 
     with open(path / ".lock", "a") as fh:  # the lock is free again
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         fcntl.flock(fh, fcntl.LOCK_UN)
-    IndexData.load(path)
+    EmbeddedStore.load(path)
     assert not staging.exists()
 
 

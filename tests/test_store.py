@@ -12,7 +12,7 @@ import pytest
 from rag.embedding import Embedder
 from rag.errors import IndexUnavailable
 from rag.pipeline import Pipeline
-from rag.store import IndexData
+from rag.stores import EmbeddedStore
 from tests.conftest import CORPUS, make_settings
 
 
@@ -28,11 +28,15 @@ def pipeline(tmp_path: Path, embedder: Embedder) -> Pipeline:
     return Pipeline(make_settings(tmp_path / "index", index_name="t"), embedder=embedder)
 
 
-def _consistent(data: IndexData) -> None:
-    assert data.faiss.ntotal == len(data.chunks) == len(data.chunk_vectors)
-    assert set(data.sentence_doc) == set(data.documents) == {c.doc_id for c in data.chunks}
-    for chunk in data.chunks:
+def _consistent(data: EmbeddedStore) -> None:
+    chunks = list(data.iter_chunks())
+    assert data.chunk_count == len(chunks) == sum(r.chunks for r in data.records.values())
+    assert set(data.documents) == {c.doc_id for _, c in chunks}
+    for row, chunk in chunks:
         assert data.documents[chunk.doc_id].text[chunk.start : chunk.end] == chunk.text
+        assert data.chunk(row) == chunk and data.chunk_vector(row).shape == (data.dimension,)
+        keys = [(chunk.doc_id, s, e) for s, e in chunk.sentences]
+        assert data.sentence_vectors(keys) is not None
 
 
 def test_reindexing_embeds_only_what_changed(pipeline: Pipeline, corpus_copy: Path) -> None:
@@ -60,19 +64,24 @@ def test_reindexing_embeds_only_what_changed(pipeline: Pipeline, corpus_copy: Pa
     assert removed.stats.removed == ["2016-singles-day-goes-global"] and removed.stats.embedded_chunks == 0
     data = pipeline.data
     assert "2016-singles-day-goes-global" not in data.documents
-    assert all(c.doc_id != "2016-singles-day-goes-global" for c in data.chunks)
+    assert all(c.doc_id != "2016-singles-day-goes-global" for _, c in data.iter_chunks())
     _consistent(data)
     # What is on disk equals what is in memory.
-    _consistent(IndexData.load(pipeline.path))
-    assert IndexData.load(pipeline.path).chunk_count == data.chunk_count
+    _consistent(EmbeddedStore.load(pipeline.path))
+    assert EmbeddedStore.load(pipeline.path).chunk_count == data.chunk_count
 
 
 def test_saved_vectors_round_trip(pipeline: Pipeline, corpus_copy: Path) -> None:
     pipeline.index([corpus_copy])
-    loaded = IndexData.load(pipeline.path)
-    assert np.allclose(loaded.chunk_vectors, pipeline.data.chunk_vectors)
-    assert np.allclose(loaded.sentence_vectors, pipeline.data.sentence_vectors)
-    assert [c.chunk_id for c in loaded.chunks] == [c.chunk_id for c in pipeline.data.chunks]
+    loaded = EmbeddedStore.load(pipeline.path)
+    memory = pipeline.data
+    assert [(r, c.chunk_id) for r, c in loaded.iter_chunks()] == [
+        (r, c.chunk_id) for r, c in memory.iter_chunks()
+    ]
+    for row, chunk in loaded.iter_chunks():
+        assert np.allclose(loaded.chunk_vector(row), memory.chunk_vector(row))
+        keys = [(chunk.doc_id, s, e) for s, e in chunk.sentences]
+        assert np.allclose(loaded.sentence_vectors(keys), memory.sentence_vectors(keys))
 
 
 def test_a_failed_save_leaves_the_previous_index_intact(
@@ -94,8 +103,8 @@ def test_a_failed_save_leaves_the_previous_index_intact(
     monkeypatch.undo()
 
     assert (pipeline.path / "CURRENT").read_text() == before
-    assert not [p for p in pipeline.path.iterdir() if p.name.startswith(".tmp-")]
-    reloaded = IndexData.load(pipeline.path)
+    assert not [p for p in pipeline.path.rglob(".tmp-*")]
+    reloaded = EmbeddedStore.load(pipeline.path)
     assert reloaded.chunk_count == chunks_before and "extra" not in reloaded.documents
     assert pipeline.data.chunk_count == chunks_before  # the in-memory snapshot was not swapped either
     # And the next attempt succeeds.
@@ -129,29 +138,29 @@ def test_a_killed_build_leaves_the_previous_index_loadable(
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert (pipeline.path / "CURRENT").read_text() == before
-    reloaded = IndexData.load(pipeline.path)
+    reloaded = EmbeddedStore.load(pipeline.path)
     assert set(reloaded.documents) == set(pipeline.data.documents)
     _consistent(reloaded)
 
 
 def test_corrupt_or_missing_index_is_a_clear_error(pipeline: Pipeline, corpus_copy: Path) -> None:
     with pytest.raises(IndexUnavailable, match="no index named 't'"):
-        IndexData.load(pipeline.path)
+        EmbeddedStore.load(pipeline.path)
     pipeline.index([corpus_copy])
-    version = pipeline.path / (pipeline.path / "CURRENT").read_text().strip()
-    (version / "faiss.index").write_bytes(b"garbage")
+    segment = next((pipeline.path / "segments").iterdir())
+    (segment / "vectors.npy").write_bytes(b"garbage")
     with pytest.raises(IndexUnavailable, match="corrupt.*rag index --index t --rebuild"):
-        IndexData.load(pipeline.path)
+        EmbeddedStore.load(pipeline.path)
 
 
 def test_an_index_built_with_another_model_is_refused_then_rebuilt(
     pipeline: Pipeline, corpus_copy: Path, embedder: Embedder
 ) -> None:
     pipeline.index([corpus_copy])
-    version = pipeline.path / (pipeline.path / "CURRENT").read_text().strip()
-    manifest = json.loads((version / "manifest.json").read_text())
+    version = pipeline.path / "versions" / f"{(pipeline.path / 'CURRENT').read_text().strip()}.json"
+    manifest = json.loads(version.read_text())
     manifest["model"] = "some-other-model"
-    (version / "manifest.json").write_text(json.dumps(manifest))
+    version.write_text(json.dumps(manifest))
     other = Pipeline(pipeline.settings, embedder=embedder)
     with pytest.raises(IndexUnavailable, match="built with model 'some-other-model'.*--rebuild"):
         other.ask("How large is the warehouse at Liège airport?")

@@ -12,7 +12,8 @@ import numpy as np
 
 from rag.answer.evidence import AnswerType, ScoredSentence, answer_type, holds_type
 from rag.retrieval import Retrieval
-from rag.store import IndexData, tokenize
+from rag.stores.protocol import SentenceKey, Store
+from rag.text import tokenize
 
 MODEL_PATH = Path(__file__).with_name("answerability.json")
 CANDIDATES = 8  # best-ranked candidate sentences scored by the model
@@ -105,22 +106,21 @@ class AnswerabilityModel:
         )
 
 
-def _window(sentence: ScoredSentence, data: IndexData) -> tuple[str, list[int]]:
-    """The sentence with its neighbours inside its passage: text and sentence-vector rows."""
+def _window(sentence: ScoredSentence, data: Store) -> tuple[str, list[SentenceKey]]:
+    """The sentence with its neighbours inside its passage: text and sentence keys."""
     chunk = sentence.passage.chunk
     spans = chunk.sentences
     inside = [i for i, (s, e) in enumerate(spans) if s < sentence.end and sentence.start < e] or [0]
     lo, hi = max(0, inside[0] - 1), min(len(spans) - 1, inside[-1] + 1)
     text = data.documents[chunk.doc_id].text[spans[lo][0] : spans[hi][1]] if spans else chunk.text
-    rows = [data.sentence_row(chunk.doc_id, *spans[i]) for i in range(lo, hi + 1)]
-    return text, [r for r in rows if r is not None]
+    return text, [(chunk.doc_id, *spans[i]) for i in range(lo, hi + 1)]
 
 
 def candidate_features(
     question: str,
     retrieval: Retrieval,
     scored: list[ScoredSentence],
-    data: IndexData,
+    data: Store,
     limit: int = CANDIDATES,
 ) -> list[Candidate]:
     """Features of the `limit` best-ranked candidate sentences (see FEATURES)."""
@@ -146,8 +146,9 @@ def candidate_features(
         window_terms = set(tokenize([f"{sentence.passage.chunk.title} {text}"])[0])
         covered = sum(w for t, w in idf.items() if t in window_terms) / total if q_terms else 0.0
         missing = [w for t, w in idf.items() if t not in window_terms]
-        if rows and data.sentence_vectors is not None:
-            mean = data.sentence_vectors[rows].mean(axis=0)
+        vectors = data.sentence_vectors(rows) if rows else None
+        if vectors is not None:
+            mean = vectors.mean(axis=0)
             window_semantic = float(mean @ retrieval.query_vector / (np.linalg.norm(mean) or 1.0))
         else:
             window_semantic = sentence.semantic
@@ -181,7 +182,7 @@ class Answerability:
         self.related_threshold = related_threshold
 
     def score(
-        self, question: str, retrieval: Retrieval, scored: list[ScoredSentence], data: IndexData
+        self, question: str, retrieval: Retrieval, scored: list[ScoredSentence], data: Store
     ) -> tuple[list[Candidate], float]:
         """Candidates with probabilities (best first) and the calibrated question-level confidence."""
         candidates = candidate_features(question, retrieval, scored, data)
@@ -198,9 +199,7 @@ class Answerability:
         )
         return ranked, self.model.confidence(float(np.max(logits)))
 
-    def run(
-        self, question: str, retrieval: Retrieval, scored: list[ScoredSentence], data: IndexData
-    ) -> Decision:
+    def run(self, question: str, retrieval: Retrieval, scored: list[ScoredSentence], data: Store) -> Decision:
         """Answered when the confidence reaches the answer threshold; else related when the best passage is
         close enough to the question (dense cosine), else nothing."""
         candidates, confidence = self.score(question, retrieval, scored, data)

@@ -26,7 +26,8 @@ from rag.answer.claim_terms import quantities
 from rag.answer.extractive import citation_for
 from rag.answer.verify import Claim, check_claim
 from rag.embedding import Embedder
-from rag.store import IndexData, fold_accents, tokenize
+from rag.stores.protocol import Store
+from rag.text import fold_accents, tokenize
 from rag.types import Answer, Citation, Passage
 
 UNSUPPORTED_MARK = "[unsupported]"
@@ -246,7 +247,7 @@ class CitationChecker:
     """Checks sentences against the numbered passages of one prompt (numbered from 1 in the given order)."""
 
     def __init__(
-        self, passages: Sequence[Passage], data: IndexData, embedder: Embedder, question: str | None = None
+        self, passages: Sequence[Passage], data: Store, embedder: Embedder, question: str | None = None
     ) -> None:
         self.data = data
         self.embedder = embedder
@@ -257,14 +258,14 @@ class CitationChecker:
         chunk = passage.chunk
         text = self.data.documents[chunk.doc_id].text
         spans = chunk.sentences or ((chunk.start, chunk.end),)
-        rows = [self.data.sentence_row(chunk.doc_id, s, e) for s, e in spans]
-        if self.data.sentence_vectors is not None and all(r is not None for r in rows):
-            vectors = self.data.sentence_vectors[rows]
-        else:
+        vectors = self.data.sentence_vectors([(chunk.doc_id, s, e) for s, e in spans])
+        if vectors is None:
             vectors = self.embedder.embed([text[s:e] for s, e in spans])
-        if 0 <= passage.row < len(self.data.chunk_vectors):
-            passage_vector = self.data.chunk_vectors[passage.row]
-        else:
+        try:
+            passage_vector = self.data.chunk_vector(passage.row) if passage.row >= 0 else None
+        except IndexError:
+            passage_vector = None
+        if passage_vector is None:
             passage_vector = self.embedder.embed([chunk.text])[0]
         full = f"{chunk.title}\n{chunk.text}"
         return Evidence(
@@ -378,7 +379,7 @@ class AnswerComposer:
     fell [2]."). The emitted pieces concatenate to `text`, however the input was cut into pieces.
     """
 
-    def __init__(self, checker: CitationChecker, data: IndexData) -> None:
+    def __init__(self, checker: CitationChecker, data: Store) -> None:
         self.checker = checker
         self.data = data
         self.sentences: list[CheckedSentence] = []

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.store import fold_accents
+from rag.text import fold_accents
 
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _NUM = r"(\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"

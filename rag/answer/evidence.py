@@ -8,7 +8,8 @@ from enum import Enum
 
 from rag.embedding import Embedder
 from rag.retrieval import Retrieval
-from rag.store import IndexData, tokenize
+from rag.stores.protocol import SentenceKey, Store
+from rag.text import tokenize
 from rag.types import Passage
 
 SEMANTIC_WEIGHT = 0.7  # the rest is IDF-weighted lexical overlap with the question's content words
@@ -92,7 +93,7 @@ class ScoredSentence:
         return self.score + (TYPE_BONUS if self.typed else 0.0)
 
 
-def lexical_overlap(question_tokens: set[str], text: str, data: IndexData) -> float:
+def lexical_overlap(question_tokens: set[str], text: str, data: Store) -> float:
     """IDF-weighted share of the question's content words (stemmed) that occur in `text`."""
     if not question_tokens:
         return 0.0
@@ -112,13 +113,13 @@ def _quote_span(doc_text: str, sentences: tuple[tuple[int, int], ...], i: int) -
 
 
 def score_sentences(
-    question: str, retrieval: Retrieval, data: IndexData, embedder: Embedder
+    question: str, retrieval: Retrieval, data: Store, embedder: Embedder
 ) -> list[ScoredSentence]:
     """Every distinct sentence of the retrieved passages, scored against the question, best first."""
     q_tokens = set(tokenize([question])[0])
     kind = answer_type(question)
     seen: set[tuple[str, int, int]] = set()
-    candidates: list[tuple[Passage, int, int, int, int | None]] = []
+    candidates: list[tuple[Passage, int, int, int, SentenceKey]] = []
     for passage in retrieval.passages:
         sentences = passage.chunk.sentences
         doc_text = data.documents[passage.chunk.doc_id].text
@@ -127,12 +128,11 @@ def score_sentences(
             if key not in seen:
                 seen.add(key)
                 qs, qe = _quote_span(doc_text, sentences, i)
-                candidates.append((passage, qs, qe, i, data.sentence_row(*key)))
+                candidates.append((passage, qs, qe, i, key))
     if not candidates:
         return []
-    if data.sentence_vectors is not None and all(c[-1] is not None for c in candidates):
-        vectors = data.sentence_vectors[[c[-1] for c in candidates]]
-    else:
+    vectors = data.sentence_vectors([c[-1] for c in candidates])
+    if vectors is None:
         vectors = embedder.embed(
             [
                 data.documents[p.chunk.doc_id].text[slice(*p.chunk.sentences[i])]

@@ -11,7 +11,7 @@ from rag.answer.answerability import Candidate, Decision, Outcome
 from rag.answer.evidence import AnswerType, ScoredSentence, answer_type, holds_type, score_sentences  # noqa: F401 - re-exported for callers
 from rag.answer.tidy import tidy
 from rag.retrieval import Retrieval
-from rag.store import IndexData
+from rag.stores.protocol import Store
 from rag.types import Answer, Citation, Passage
 
 RELATED_PASSAGES = 3  # passages offered when the documents touch the subject but do not state the answer
@@ -36,7 +36,7 @@ class ExtractiveAnswerer:
         self.explain_close = explain_close  # ... for why/how/summary questions, which want several
         self.redundant = redundant  # cosine above which a further sentence repeats one already chosen
 
-    def choose(self, question: str, decision: Decision, data: IndexData) -> list[Candidate]:
+    def choose(self, question: str, decision: Decision, data: Store) -> list[Candidate]:
         """The candidates to quote: the best one, then close ones from elsewhere that add something new."""
         if not decision.candidates:
             return []
@@ -60,7 +60,7 @@ class ExtractiveAnswerer:
             chosen.append(candidate)
         return chosen
 
-    def run(self, question: str, decision: Decision, retrieval: Retrieval, data: IndexData) -> Answer:
+    def run(self, question: str, decision: Decision, retrieval: Retrieval, data: Store) -> Answer:
         """The answer for `decision`: quoted sentences when answered; otherwise no claim, with the related
         passages when there are some."""
         if decision.outcome is not Outcome.answered:
@@ -97,17 +97,14 @@ def asks_explanation(question: str) -> bool:
     return bool(_EXPLAIN.search(question))
 
 
-def _similarity(a: ScoredSentence, b: ScoredSentence, data: IndexData) -> float:
-    ra = data.sentence_row(a.passage.chunk.doc_id, a.start, a.end)
-    rb = data.sentence_row(b.passage.chunk.doc_id, b.start, b.end)
-    if ra is None or rb is None or data.sentence_vectors is None:
-        return 0.0
-    return float(data.sentence_vectors[ra] @ data.sentence_vectors[rb])
+def _similarity(a: ScoredSentence, b: ScoredSentence, data: Store) -> float:
+    vectors = data.sentence_vectors(
+        [(a.passage.chunk.doc_id, a.start, a.end), (b.passage.chunk.doc_id, b.start, b.end)]
+    )
+    return 0.0 if vectors is None else float(vectors[0] @ vectors[1])
 
 
-def not_answered(
-    question: str, decision: Decision, retrieval: Retrieval, data: IndexData, mode: str
-) -> Answer:
+def not_answered(question: str, decision: Decision, retrieval: Retrieval, data: Store, mode: str) -> Answer:
     """No claim: "related" lists the closest passages (each with its best sentence), "none" says nothing found."""
     if decision.outcome is not Outcome.related:
         return Answer(
@@ -141,7 +138,7 @@ def not_answered(
     )
 
 
-def citation_for(n: int, passage: Passage, start: int, end: int, score: float, data: IndexData) -> Citation:
+def citation_for(n: int, passage: Passage, start: int, end: int, score: float, data: Store) -> Citation:
     """The citation `[n]` quoting `document.text[start:end]` from `passage` (which must contain the span), with
     the page it is on for a document with pages (PDF)."""
     chunk = passage.chunk

@@ -11,7 +11,7 @@ from rag.answer.citations import AnswerComposer, CitationChecker
 from rag.embedding import Embedder
 from rag.llm.base import ChatModel, LLMUnavailable, Message
 from rag.retrieval import Retrieval
-from rag.store import IndexData
+from rag.stores.protocol import Store
 from rag.types import Answer, Passage
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class GenerativeAnswerer:
         self,
         question: str,
         retrieval: Retrieval,
-        data: IndexData,
+        data: Store,
         embedder: Embedder,
         *,
         extra_system: str | None = None,
@@ -110,7 +110,7 @@ class GenerativeAnswerer:
         self,
         question: str,
         retrieval: Retrieval,
-        data: IndexData,
+        data: Store,
         embedder: Embedder,
         *,
         extra_system: str | None = None,

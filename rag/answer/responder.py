@@ -15,7 +15,7 @@ from rag.llm import LLMUnavailable
 from rag.retrieval import Retrieval
 from rag.settings import AnswerMode
 from rag.stages import timed, timed_iter
-from rag.store import IndexData
+from rag.stores.protocol import Store
 from rag.types import Answer
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class Responder:
         self.generative = generative
         self.embedder = embedder
 
-    def decide(self, query: str, retrieval: Retrieval, data: IndexData) -> Decision:
+    def decide(self, query: str, retrieval: Retrieval, data: Store) -> Decision:
         """Score the retrieved sentences and decide: answered, related passages only, or nothing."""
         scored = score_sentences(query, retrieval, data, self.embedder)
         return self.answerability.run(query, retrieval, scored, data)
@@ -51,7 +51,7 @@ class Responder:
         mode: AnswerMode,
         query: str,
         retrieval: Retrieval,
-        data: IndexData,
+        data: Store,
         *,
         extra_system: str | None = None,
         max_tokens: int | None = None,

@@ -26,7 +26,7 @@ from rag.answer.claim_terms import (
     quantities,
     stem,
 )
-from rag.store import fold_accents
+from rag.text import fold_accents
 
 CANDIDATES = 3  # passage sentences (best matching first) tried as the claim's cited sentence
 MAX_BIND_GAP = 12  # words between a claim's anchor and the name it belongs to in the sentence, at most

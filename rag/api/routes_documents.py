@@ -22,7 +22,7 @@ from rag.documents import SUPPORTED_SUFFIXES, load_bytes, load_text
 from rag.errors import IndexUnavailable, InvalidInput, RagError, UnsupportedFile
 from rag.parsing import ParseLimits
 from rag.pipeline import Pipeline
-from rag.store import DocumentRecord
+from rag.stores import DocumentRecord
 from rag.types import Document
 
 router = APIRouter(prefix="/api", tags=["documents"])

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from rag.cleaning import clean_text
 from rag.errors import InvalidInput
-from rag.store import UpdateStats
+from rag.stores import UpdateStats
 from rag.types import Document
 
 log = logging.getLogger(__name__)

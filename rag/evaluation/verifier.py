@@ -71,7 +71,7 @@ def prompt_for(pipeline: Pipeline, case: ClaimCase) -> tuple[list[Passage], int]
         chunk = passage.chunk
         if chunk.doc_id == case.doc_id and chunk.start <= at and end <= chunk.end:
             return passages, n
-    for row, chunk in enumerate(data.chunks):
+    for row, chunk in data.chunks_of(case.doc_id):
         if chunk.doc_id == case.doc_id and chunk.start <= at and end <= chunk.end:
             return [*passages, Passage(chunk=chunk, score=0.0, row=row)], len(passages) + 1
     raise InvalidInput(f"{case.id}: no chunk of {case.doc_id} holds the whole evidence")

@@ -104,13 +104,13 @@ def test_json_text_upload_is_cited(api: httpx.Client) -> None:
 
 
 def test_upload_persists_in_the_index_folder(api: httpx.Client, docs_server: BackgroundServer) -> None:
-    from rag.store import IndexData
+    from rag.stores import EmbeddedStore
 
     api.post("/api/documents", json={"text": GLACIER, "title": "Persisted glacier", "doc_id": "persisted"})
     pipeline = docs_server.server.config.app.state.pipeline
-    assert "persisted" in IndexData.load(pipeline.path).documents
+    assert "persisted" in EmbeddedStore.load(pipeline.path).documents
     api.delete("/api/documents/persisted")
-    assert "persisted" not in IndexData.load(pipeline.path).documents
+    assert "persisted" not in EmbeddedStore.load(pipeline.path).documents
 
 
 def test_unknown_document_is_404(api: httpx.Client) -> None:

@@ -61,7 +61,7 @@ def test_documents_rank_by_their_best_chunk_and_the_relevant_one_comes_first(dat
     stats = index_corpus(pipeline, dataset)
     assert len(stats.added) == len(TOPICS)
     assert pipeline.data.chunk_count > 2 * len(TOPICS)  # long texts were split
-    assert pipeline.data.sentence_vectors is None  # a benchmark needs no sentence vectors
+    assert not pipeline.data.has_sentence_vectors  # a benchmark needs no sentence vectors
     result = run_beir(pipeline, load_beir(dataset, "test"))
     for qid, ranking in result.run.items():
         assert len(ranking) == len(TOPICS), "each document appears once"

@@ -12,7 +12,7 @@ import pytest
 from rag.evaluation.beir import index_name_for, load_beir, load_corpus, run_beir
 from rag.evaluation.ir_metrics import evaluate
 from rag.pipeline import Pipeline
-from rag.store import content_hash
+from rag.stores import content_hash
 from tests.conftest import REPO, SCIFACT, make_settings
 
 NDCG_GOAL = 0.72  # the floor for the default hybrid retrieval on the test split

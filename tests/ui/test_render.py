@@ -7,7 +7,7 @@ import re
 import pytest
 
 from rag.pipeline import Pipeline
-from rag.store import DocumentRecord
+from rag.stores import DocumentRecord
 from rag.types import Answer, Citation
 from ui import render
 
