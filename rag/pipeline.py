@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import copy
 import logging
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from rag.answer import final_answer
 from rag.answer.answerability import MODEL_PATH, Answerability, AnswerabilityModel, Decision
@@ -16,72 +16,34 @@ from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.generative import GenerativeAnswerer
 from rag.answer.responder import Responder
 from rag.conversation import Turn, rewrite
-from rag.documents import iter_files, load_bytes, load_paths, load_text
+from rag.documents import load_bytes, load_text
 from rag.embedding import Embedder, QueryBatcher
-from rag.errors import DocumentNotFound, IndexUnavailable, InvalidInput
-from rag.ingest import plan, prepare, record_for
+from rag.errors import DocumentNotFound, InvalidInput
+from rag.indexing import IndexReport, index_paths
 from rag.llm import make_llm
 from rag.parsing import ParseLimits
-from rag.progress import EmbedFn, IndexProgress, reporting_embed
+from rag.progress import IndexProgress
 from rag.retrieval import HybridRetriever, Retrieval
 from rag.settings import AnswerMode, Settings
+from rag.snapshot import SnapshotHolder
 from rag.stages import answered, timed
 from rag.stores import (
     ChunkingConfig,
     DocumentRecord,
-    PreparedDocument,
     Store,
     UpdateStats,
-    current_version,
-    empty_store,
-    load_store,
-    write_lock,
 )
 from rag.types import Answer, Document, Passage
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class IndexReport:
-    """Outcome of indexing paths: what changed, and the files that could not be read."""
-
-    stats: UpdateStats
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    documents: int = 0
-    chunks: int = 0
-    seconds: float = 0.0
-    rebuilt: bool = False
-
-
-class _Cumulative:
-    """An IndexProgress for a run committed in batches: embedding counts add up over the batches."""
-
-    def __init__(self, inner: IndexProgress) -> None:
-        self.inner = inner
-        self.before: dict[str, int] = {}
-
-    def reading(self, files: int) -> None:
-        self.inner.reading(files)
-
-    def read(self, documents: int, failures: int) -> None:
-        self.inner.read(documents, failures)
-
-    def embedding(self, kind: str, done: int, total: int) -> None:
-        before = self.before.get(kind, 0)
-        self.inner.embedding(kind, before + done, before + total)
-        if done >= total:
-            self.before[kind] = before + total
-
-
 class Pipeline:
-    """Loads the embedding model once, holds the current index snapshot, and answers questions.
+    """The facade the CLI, API, page and evaluator share: each verb delegates to a named part.
 
-    Readers take the current snapshot reference once per call; writers build a new snapshot, save it
-    atomically, then swap the reference, so a concurrent reader never sees a half-updated index.
-    Writers in every process serialise on the index's lock file and build on the newest committed version;
-    readers pick up commits made elsewhere (another process, another Pipeline) within
-    `index_refresh_seconds`.
+    Parts: `embedder` (the model, loaded once), `holder` (the index snapshot: loading, following commits made
+    elsewhere, committing under the cross-process lock; see rag.snapshot), `retriever` (hybrid search over the
+    snapshot's Store) and `responder` (answerability decision, then an extractive or generative answer).
     """
 
     # When serving (rag serve), single-question embeddings go through this micro-batcher; None = direct calls.
@@ -107,12 +69,7 @@ class Pipeline:
             ),  # loads nothing
             self.embedder,
         )
-        self._data: Store | None = None
-        self._version: str | None = None  # the version folder `_data` was loaded from or saved as
-        self._checked = 0.0  # time.monotonic() of the last look at CURRENT (`_refresh`)
-        self._follow_disk = True  # False for `derived` pipelines, which live in memory only
-        self._write_lock = threading.Lock()
-        self.reload()
+        self.holder = SnapshotHolder(self.settings, self.embedder)
 
     # ---- index state ---------------------------------------------------------------------------------
     @property
@@ -132,112 +89,17 @@ class Pipeline:
 
     def reload(self) -> None:
         """(Re)load the index from disk if one exists; a missing index leaves the pipeline empty."""
-        version = current_version(self.path)
-        self._data = load_store(self.settings, self.path, self._data) if version is not None else None
-        self._version = version
-        self._checked = time.monotonic()
-
-    def _refresh(self, *, force: bool = False) -> None:
-        """Load the newest committed version when another process (or Pipeline) has committed since this one
-        loaded; looks at CURRENT at most every `index_refresh_seconds` unless `force`. Skipped while this
-        pipeline is writing (its commit brings the newest version). A newer version that cannot be read is
-        logged and the snapshot held now is kept."""
-        if not self._follow_disk:
-            return
-        if not force and time.monotonic() - self._checked < self.settings.index_refresh_seconds:
-            return
-        if not self._write_lock.acquire(blocking=False):
-            return
-        try:
-            for _ in range(3):
-                version = current_version(self.path)
-                self._checked = time.monotonic()
-                if version == self._version:
-                    return
-                try:
-                    self.reload()
-                    return
-                except IndexUnavailable as exc:
-                    if current_version(self.path) != version:
-                        continue  # replaced (and its folder pruned) while being read: read the newer one
-                    log.warning("index %r changed on disk but cannot be read: %s", self.index_name, exc)
-                    self._version = version
-                    return
-        finally:
-            self._write_lock.release()
-
-    def _compatible(self, data: Store) -> bool:
-        return data.model_id == self.embedder.model_id and data.dimension == self.embedder.dimension
+        self.holder.reload()
 
     @property
     def data(self) -> Store:
         """The current snapshot, checked to match the loaded model; raises IndexUnavailable otherwise."""
-        self._refresh()
-        data = self._data
-        if data is None:
-            raise IndexUnavailable(
-                f"no index named {self.index_name!r} in {self.settings.index_dir}/; "
-                f"build it with: rag index --index {self.index_name} PATHS"
-            )
-        if not self._compatible(data):
-            raise IndexUnavailable(
-                f"index {self.index_name!r} was built with model {data.model_id!r} (dimension {data.dimension}) "
-                f"but the configured model is {self.embedder.model_id!r} (dimension {self.embedder.dimension}); "
-                f"rebuild it with: rag index --index {self.index_name} --rebuild"
-            )
-        return data
+        return self.holder.current()
 
     @property
     def loaded(self) -> bool:
         """True when an index is loaded and matches the model."""
-        return self._data is not None and self._compatible(self._data)
-
-    def _base(self, rebuild: bool) -> tuple[Store, bool]:
-        data = self._data
-        if (
-            data is not None
-            and not rebuild
-            and (not self._compatible(data) or data.chunking != self.chunking)
-        ):
-            log.warning(
-                "index %r was built with other model or chunking settings: rebuilding it", self.index_name
-            )
-            rebuild = True
-        if data is None or rebuild:
-            store = empty_store(self.settings, self.embedder.model_id, self.embedder.dimension, self.chunking)
-            return store, rebuild
-        return data, False
-
-    def _commit(
-        self,
-        upsert: list[Document],
-        remove: list[str],
-        *,
-        rebuild: bool = False,
-        roots: list[str] | None = None,
-        progress: bool | IndexProgress = False,
-        embed_sentences: bool = True,
-    ) -> tuple[UpdateStats, bool]:
-        embed = self.embedder.embed
-        if not isinstance(progress, bool):  # an IndexProgress: embed in batches and tell it after each
-            embed, progress = reporting_embed(embed, progress, max(64, self.embedder.batch_size)), False
-        # Serialise with writers in this process (thread lock) and in others (lock file), and build on the
-        # newest committed version: another process may have committed since this one loaded.
-        with self._write_lock, write_lock(self.path):
-            if self._follow_disk and current_version(self.path) != self._version:
-                try:
-                    self.reload()
-                except IndexUnavailable:
-                    if not rebuild:
-                        raise
-                    self._data, self._version = None, current_version(self.path)
-            base, rebuilt = self._base(rebuild)
-            new, stats, relabelled = _updated(base, upsert, remove, embed, roots, progress, embed_sentences)
-            if stats.modified or relabelled or rebuilt or self._data is None or new.roots != base.roots:
-                self._version = new.save(self.path)
-                self._data = new
-            self._checked = time.monotonic()
-            return stats, rebuilt
+        return self.holder.loaded
 
     # ---- writing -------------------------------------------------------------------------------------
     def index(
@@ -257,65 +119,8 @@ class Pipeline:
         committed and a rerun embeds only the rest; a `rebuild` of an existing index commits once, at the end
         (the old index serves until then).
         """
-        started = time.perf_counter()
-        self._refresh(force=True)
-        roots = [Path(p) for p in paths]
-        if not roots:
-            previous = self._data.roots if self._data is not None else []
-            roots = [Path(r) for r in previous] or [self.settings.corpus_dir]
-        missing = [str(r) for r in roots if not r.exists()]
-        if missing:
-            raise InvalidInput(f"no such file or folder: {', '.join(missing)}")
-        reporter = None if isinstance(progress, bool) else progress
-        if reporter is not None:
-            reporter.reading(len(iter_files(roots)))
-        loaded = load_paths(roots, ParseLimits.from_settings(self.settings))
-        if reporter is not None:
-            reporter.read(len(loaded.documents), len(loaded.failures))
-        if not loaded.documents:
-            detail = f" ({len(loaded.failures)} unreadable)" if loaded.failures else ""
-            raise InvalidInput(
-                f"no readable documents under {', '.join(map(str, roots))}{detail}; index left as it was"
-            )
-        resolved = [str(r.resolve()) for r in roots]
-        current = self._data
-        stale: list[str] = []
-        if current is not None and not rebuild:
-            found = {d.doc_id for d in loaded.documents}
-            failed = {str(Path(f).resolve()) for f, _ in loaded.failures}
-            for doc_id, record in current.records.items():
-                under = any(
-                    record.source == r or record.source.startswith(r.rstrip("/") + "/") for r in resolved
-                )
-                if under and doc_id not in found and record.source not in failed:
-                    stale.append(doc_id)
-        docs = loaded.documents
-        size = len(docs) if rebuild and current is not None else self.settings.index_batch_size
-        batch_progress = progress if reporter is None else _Cumulative(reporter)
-        stats, rebuilt = UpdateStats(), False
-        for start in range(0, len(docs), size):
-            batch, first = docs[start : start + size], start == 0
-            done, rebuilt_now = self._commit(
-                batch,
-                stale if first else [],
-                rebuild=rebuild and first,
-                roots=resolved,
-                progress=batch_progress,
-                embed_sentences=embed_sentences,
-            )
-            rebuilt = rebuilt or rebuilt_now
-            for name in ("added", "changed", "removed", "unchanged"):
-                getattr(stats, name).extend(getattr(done, name))
-            stats.embedded_chunks += done.embedded_chunks
-            stats.embedded_sentences += done.embedded_sentences
-        data = self.data
-        return IndexReport(
-            stats=stats,
-            failures=loaded.failures,
-            documents=len(data.documents),
-            chunks=data.chunk_count,
-            seconds=time.perf_counter() - started,
-            rebuilt=rebuilt,
+        return index_paths(
+            self.holder, paths, rebuild=rebuild, progress=progress, embed_sentences=embed_sentences
         )
 
     def add_file(self, name: str, content: bytes, *, title: str | None = None) -> Document:
@@ -340,22 +145,21 @@ class Pipeline:
         self, docs: list[Document], *, progress: bool = False, embed_sentences: bool = True
     ) -> UpdateStats:
         """Add or replace documents and persist the index (unchanged documents cost nothing)."""
-        return self._commit(docs, [], progress=progress, embed_sentences=embed_sentences)[0]
+        return self.holder.commit(docs, [], progress=progress, embed_sentences=embed_sentences)[0]
 
     def delete_document(self, doc_id: str) -> None:
         """Remove a document and its vectors; raises DocumentNotFound for an unknown id."""
-        self._refresh(force=True)
-        with self._write_lock:
-            data = self._data
-            if data is None or doc_id not in data.documents:
-                raise DocumentNotFound(f"no document with id {doc_id!r} in index {self.index_name!r}")
-        self._commit([], [doc_id])
+        self.holder.refresh(force=True)
+        data = self.holder.snapshot
+        if data is None or doc_id not in data.documents:
+            raise DocumentNotFound(f"no document with id {doc_id!r} in index {self.index_name!r}")
+        self.holder.commit([], [doc_id])
 
     # ---- reading -------------------------------------------------------------------------------------
     def documents(self) -> list[DocumentRecord]:
         """The indexed documents' manifest records, sorted by id."""
-        self._refresh()
-        data = self._data
+        self.holder.refresh()
+        data = self.holder.snapshot
         return [] if data is None else [data.records[d] for d in sorted(data.records)]
 
     def document(self, doc_id: str) -> Document:
@@ -402,6 +206,13 @@ class Pipeline:
         with timed("search"):
             return [self.retriever.run(data, q, k, query_vector=v) for q, v in zip(checked, vectors)]
 
+    def rank(self, query: str, n: int, query_vector: np.ndarray | None = None) -> list[Passage]:
+        """The `n` best passages for a standalone query, with no question or top-k limits (for benchmarks
+        such as BEIR, which rank deeper than an answer needs); `query_vector` skips embedding it again."""
+        if query_vector is None:
+            query_vector = self.embedder.embed_query(query)
+        return self.retriever.run(self.data, query, max(1, n), query_vector=query_vector).passages
+
     def assess(
         self, question: str, history: Sequence[Turn] | None = None, top_k: int | None = None
     ) -> tuple[str, Retrieval, Decision]:
@@ -415,11 +226,8 @@ class Pipeline:
     def derived(self, upsert: Sequence[Document] = (), remove: Sequence[str] = ()) -> Pipeline:
         """A read-only pipeline over this index with `upsert` added and `remove` dropped, kept in memory only
         (nothing is saved): for what-if evaluation such as removing the sentences that hold an answer."""
-        new = _updated(self.data, upsert, remove, self.embedder.embed, None, False, True)[0]
         clone = copy.copy(self)
-        clone._data = new
-        clone._follow_disk = False
-        clone._write_lock = threading.Lock()
+        clone.holder = self.holder.derived(upsert, remove)
         return clone
 
     def _retrieve(self, data: Store, query: str, top_k: int) -> Retrieval:
@@ -493,35 +301,3 @@ class Pipeline:
                 yield item
 
         return pieces()
-
-
-def _updated(
-    base: Store,
-    upsert: Sequence[Document],
-    remove: Sequence[str],
-    embed: EmbedFn,
-    roots: list[str] | None,
-    progress: bool,
-    embed_sentences: bool,
-) -> tuple[Store, UpdateStats, bool]:
-    """`base` with `upsert` and `remove` applied, embedding only new text: the new snapshot, what changed,
-    and whether records changed without new text (a new source or metadata)."""
-    todo = plan(base.records, upsert, remove)
-    fresh = prepare(todo.fresh, base.chunking, embed, embed_sentences=embed_sentences, progress=progress)
-    todo.stats.embedded_chunks = sum(len(p.chunks) for p in fresh)
-    todo.stats.embedded_sentences = sum(len(p.sentence_spans) for p in fresh) if embed_sentences else 0
-    moved = [_relabelled(base.export(doc.doc_id), doc) for doc in todo.relabelled]
-    new = base.update(upsert=[*fresh, *moved], remove=todo.remove, roots=roots)
-    return new, todo.stats, bool(moved)
-
-
-def _relabelled(stored: PreparedDocument, doc: Document) -> PreparedDocument:
-    """A stored document with the new source and metadata of `doc` (same text: its vectors are kept)."""
-    return PreparedDocument(
-        document=doc,
-        record=record_for(doc, len(stored.chunks)),
-        chunks=stored.chunks,
-        chunk_vectors=stored.chunk_vectors,
-        sentence_spans=stored.sentence_spans,
-        sentence_vectors=stored.sentence_vectors,
-    )

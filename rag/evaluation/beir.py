@@ -157,9 +157,7 @@ def rank_documents(
     pipeline, query: str, depth: int = DEFAULT_DEPTH, query_vector: np.ndarray | None = None
 ) -> list[tuple[str, float]]:
     """The `depth` best documents for `query`, best first; a document scores as its best chunk."""
-    passages = pipeline.retriever.run(
-        pipeline.data, query, depth * CHUNKS_PER_DOCUMENT, query_vector
-    ).passages
+    passages = pipeline.rank(query, depth * CHUNKS_PER_DOCUMENT, query_vector)
     best: dict[str, float] = {}
     for passage in passages:  # passages come best first, so the first chunk seen of a document is its best
         best.setdefault(passage.chunk.doc_id, passage.score)
