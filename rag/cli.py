@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from rag.cli_migrate import migrate
 from rag.errors import RagError
 from rag.settings import AnswerMode, Settings
 
@@ -392,6 +393,8 @@ def serve(
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down gracefully: a normal stop
         pass
 
+
+app.command("migrate")(migrate)
 
 _STARTED = time.perf_counter()
 

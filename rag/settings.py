@@ -60,6 +60,14 @@ class Settings(BaseSettings):
 
     # Index backend.
     store: StoreBackend = Field(StoreBackend.embedded, description="Index backend: embedded or milvus.")
+    milvus_uri: str | None = Field(
+        None,
+        description="RAG_STORE=milvus: a local file (Milvus Lite, in-process) or a server such as "
+        "http://host:19530; empty = <index_dir>/milvus.db.",
+    )
+    milvus_token: SecretStr | None = Field(
+        None, description="Milvus server credentials (user:password or token)."
+    )
     ann_min_chunks: int = Field(
         200_000,
         ge=0,
