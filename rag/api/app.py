@@ -13,7 +13,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag import __version__
-from rag.api import routes_ask, routes_documents, routes_health, routes_metrics, routes_openai
+from rag.api import routes_ask, routes_documents, routes_health, routes_metrics, routes_openai, routes_view
 from rag.api.deps import require_api_key
 from rag.api.docs import install_redoc
 from rag.api.guard import OriginHostGuard
@@ -139,6 +139,7 @@ def create_app(pipeline: Pipeline, settings: Settings | None = None, *, with_ui:
     app.include_router(routes_health.router)
     for module in (routes_ask, routes_documents, routes_openai, routes_metrics):
         app.include_router(module.router, dependencies=protected)
+    app.include_router(routes_view.router)  # the document page checks the key itself (a browser can log in)
 
     app.state.ui = bool(with_ui and mount_ui is not None)
     if app.state.ui:
