@@ -75,17 +75,17 @@ class Pipeline:
     @property
     def index_name(self) -> str:
         """Name of the index this pipeline serves."""
-        return self.settings.index_name
+        return self.holder.index_name
 
     @property
     def path(self) -> Path:
         """Folder of this pipeline's index."""
-        return self.settings.index_path
+        return self.holder.path
 
     @property
     def chunking(self) -> ChunkingConfig:
         """Chunking configured in the settings."""
-        return ChunkingConfig(self.settings.chunk_size, self.settings.chunk_overlap)
+        return self.holder.chunking
 
     def reload(self) -> None:
         """(Re)load the index from disk if one exists; a missing index leaves the pipeline empty."""

@@ -26,9 +26,8 @@ from rag.stores.embedded import DEFAULT_ANN_MIN_CHUNKS, EmbeddedStore
 from rag.stores.keyword import TermMatrix
 from rag.stores.locking import current_version, fsync_dir, write_lock
 from rag.stores.protocol import ChunkingConfig, DocumentRecord, passage_text
-from rag.stores.segment import Segment, new_name
+from rag.stores.segment import Segment, new_name, read_chunks, read_documents
 from rag.text import tokenize
-from rag.types import Chunk, Document
 
 FORMAT_VERSION = 2
 SEGMENTS = "segments"
@@ -142,29 +141,8 @@ def _load_legacy(folder: Path, ann_min_chunks: int) -> EmbeddedStore:
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     if manifest.get("format") != 1:
         raise ValueError(f"format {manifest.get('format')} (expected 1 or {FORMAT_VERSION})")
-    documents: dict[str, Document] = {}
-    with open(folder / "documents.jsonl", encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            documents[row["doc_id"]] = Document(
-                row["doc_id"], row["title"], row["text"], row["source"], row.get("metadata") or {}
-            )
-    chunks: list[Chunk] = []
-    with open(folder / "chunks.jsonl", encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            doc = documents[row["doc_id"]]
-            spans = tuple(tuple(s) for s in row["sentences"])
-            chunks.append(
-                Chunk(
-                    doc.doc_id,
-                    doc.title,
-                    row["start"],
-                    row["end"],
-                    doc.text[row["start"] : row["end"]],
-                    spans,
-                )
-            )
+    documents = read_documents(folder / "documents.jsonl")[0]
+    chunks = read_chunks(folder / "chunks.jsonl", documents)
     index = faiss.read_index(str(folder / "faiss.index"))
     dimension = int(manifest["dimension"])
     vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, dimension), np.float32)

@@ -60,16 +60,17 @@ class Segment:
 
     # ---- building ------------------------------------------------------------------------------------
     @classmethod
-    def build(cls, prepared: Sequence[PreparedDocument], dimension: int, ann_min_chunks: int) -> Segment:
-        """A segment of freshly prepared documents (their BM25 terms are computed here)."""
-        chunks = [c for p in prepared for c in p.chunks]
+    def _of(
+        cls, prepared: Sequence[PreparedDocument], terms: TermMatrix, dimension: int, ann_min_chunks: int
+    ) -> Segment:
+        """A new segment of prepared documents, in order, with their BM25 `terms` (one row per chunk)."""
         with_sentences = all(p.sentence_vectors is not None for p in prepared)
         segment = cls(
             name=new_name(),
             dimension=dimension,
             documents={p.document.doc_id: p.document for p in prepared},
             records={p.document.doc_id: p.record for p in prepared},
-            chunks=chunks,
+            chunks=[c for p in prepared for c in p.chunks],
             vectors=_stack([p.chunk_vectors for p in prepared], dimension),
             sentence_spans=np.concatenate(
                 [np.zeros((0, 2), np.int64)] + [p.sentence_spans for p in prepared]
@@ -78,10 +79,16 @@ class Segment:
             sentence_vectors=(
                 _stack([p.sentence_vectors for p in prepared], dimension) if with_sentences else None
             ),
-            terms=TermMatrix.from_tokens(tokenize([passage_text(c) for c in chunks])),
+            terms=terms,
         )
         segment.ensure_ann(ann_min_chunks)
         return segment
+
+    @classmethod
+    def build(cls, prepared: Sequence[PreparedDocument], dimension: int, ann_min_chunks: int) -> Segment:
+        """A segment of freshly prepared documents (their BM25 terms are computed here)."""
+        texts = [passage_text(c) for p in prepared for c in p.chunks]
+        return cls._of(prepared, TermMatrix.from_tokens(tokenize(texts)), dimension, ann_min_chunks)
 
     def export(self, doc_id: str) -> PreparedDocument:
         """One document with its chunks and vectors, as it was prepared (to move it without re-embedding)."""
@@ -105,25 +112,7 @@ class Segment:
             prepared.extend(segment.export(d) for d in live)
             rows = [np.arange(*segment.doc_rows.get(d, (0, 0))[:2]) for d in live]
             terms.append(segment.terms.take(np.concatenate(rows) if rows else np.zeros(0, np.int64)))
-        with_sentences = all(s.sentence_vectors is not None for s, _ in parts)
-        merged = cls(
-            name=new_name(),
-            dimension=dimension,
-            documents={p.document.doc_id: p.document for p in prepared},
-            records={p.document.doc_id: p.record for p in prepared},
-            chunks=[c for p in prepared for c in p.chunks],
-            vectors=_stack([p.chunk_vectors for p in prepared], dimension),
-            sentence_spans=np.concatenate(
-                [np.zeros((0, 2), np.int64)] + [p.sentence_spans for p in prepared]
-            ),
-            sentence_doc=[p.document.doc_id for p in prepared for _ in range(len(p.sentence_spans))],
-            sentence_vectors=(
-                _stack([p.sentence_vectors for p in prepared], dimension) if with_sentences else None
-            ),
-            terms=TermMatrix.concat(terms),
-        )
-        merged.ensure_ann(ann_min_chunks)
-        return merged
+        return cls._of(prepared, TermMatrix.concat(terms), dimension, ann_min_chunks)
 
     # ---- searching -----------------------------------------------------------------------------------
     def ensure_ann(self, ann_min_chunks: int) -> None:
@@ -200,40 +189,14 @@ class Segment:
     def read(cls, folder: Path) -> Segment:
         """Load a segment written by `write`; raises on any missing or inconsistent file."""
         meta = json.loads((folder / "segment.json").read_text(encoding="utf-8"))
-        documents: dict[str, Document] = {}
-        records: dict[str, DocumentRecord] = {}
-        with open(folder / "documents.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                row = json.loads(line)
-                doc = Document(
-                    row["doc_id"], row["title"], row["text"], row["source"], row.get("metadata") or {}
-                )
-                documents[doc.doc_id] = doc
-                records[doc.doc_id] = DocumentRecord(
-                    doc.doc_id,
-                    doc.title,
-                    doc.source,
-                    row["sha256"],
-                    row["chunks"],
-                    len(doc.text),
-                    doc.metadata,
-                )
-        chunks: list[Chunk] = []
-        with open(folder / "chunks.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                row = json.loads(line)
-                doc = documents[row["doc_id"]]
-                spans = tuple(tuple(s) for s in row["sentences"])
-                chunks.append(
-                    Chunk(
-                        doc.doc_id,
-                        doc.title,
-                        row["start"],
-                        row["end"],
-                        doc.text[row["start"] : row["end"]],
-                        spans,
-                    )
-                )
+        documents, rows = read_documents(folder / "documents.jsonl")
+        records = {
+            d: DocumentRecord(
+                d, doc.title, doc.source, rows[d]["sha256"], rows[d]["chunks"], len(doc.text), doc.metadata
+            )
+            for d, doc in documents.items()
+        }
+        chunks = read_chunks(folder / "chunks.jsonl", documents)
         spans = np.load(folder / "sentence_spans.npy").astype(np.int64).reshape(-1, 2)
         sent_file = folder / "sentence_vectors.npy"
         vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
@@ -290,3 +253,28 @@ def _stack(parts: Sequence[np.ndarray | None], dimension: int) -> np.ndarray:
     if not arrays:
         return np.zeros((0, dimension), np.float32)
     return np.ascontiguousarray(np.concatenate(arrays), dtype=np.float32)
+
+
+def read_documents(path: Path) -> tuple[dict[str, Document], dict[str, dict]]:
+    """The documents of a `documents.jsonl` file by id, and each line's fields (for what else it records)."""
+    documents: dict[str, Document] = {}
+    rows: dict[str, dict] = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            doc = Document(row["doc_id"], row["title"], row["text"], row["source"], row.get("metadata") or {})
+            documents[doc.doc_id], rows[doc.doc_id] = doc, row
+    return documents, rows
+
+
+def read_chunks(path: Path, documents: dict[str, Document]) -> list[Chunk]:
+    """The chunks of a `chunks.jsonl` file (offsets into their documents' text)."""
+    chunks: list[Chunk] = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            doc = documents[row["doc_id"]]
+            start, end = row["start"], row["end"]
+            spans = tuple(tuple(s) for s in row["sentences"])
+            chunks.append(Chunk(doc.doc_id, doc.title, start, end, doc.text[start:end], spans))
+    return chunks
