@@ -18,7 +18,7 @@ from rag.embedding import Embedder
 from rag.pipeline import Pipeline
 from rag.types import Document, Passage
 from tests.conftest import CORPUS, REPO, make_settings, pdf_bytes, pdf_escape
-from ui.render import citation_html
+from ui.sources import card_html
 
 # One fact per page, each asked about below; filler sentences make every page longer than one chunk.
 FACTS = [
@@ -155,8 +155,8 @@ def test_citation_for_gives_the_page_and_none_without_pages() -> None:
             assert citation.page == doc.page_at(start) and citation.page in (1, 2, 3)
     chunk = chunk_document(plain)[0]
     citation = citation_for(1, Passage(chunk, 0.5), chunk.start, chunk.end, 0.5, data)  # type: ignore[arg-type]
-    assert citation.page is None and "page" not in citation_html(citation)
-    assert "characters" in citation_html(citation)
+    assert citation.page is None and "page" not in card_html([citation])
+    assert "characters" not in card_html([citation])
 
 
 def test_each_page_is_cited_with_its_page_number(tmp_path: Path, embedder: Embedder) -> None:
@@ -176,7 +176,7 @@ def test_each_page_is_cited_with_its_page_number(tmp_path: Path, embedder: Embed
         assert cited.doc_id == "notes" and cited.page == number, (question, cited)
         assert FACTS[number - 1] in cited.quote or cited.quote in FACTS[number - 1]
         assert answer.model_dump()["citations"][0]["page"] == number  # the API / --json shape
-        assert f"page {number}" in citation_html(cited)
+        assert f"page {number}" in card_html([cited])
     txt = pipeline.ask("How long is the Marlow canal?")
     assert txt.citations and txt.citations[0].doc_id == "plain" and txt.citations[0].page is None
     for _, chunk in pipeline.data.iter_chunks():

@@ -10,10 +10,11 @@ from typing import Any
 
 import gradio as gr
 
+from rag.api.locations import location_words
 from rag.errors import InvalidInput, RagError
 from rag.pipeline import Pipeline
-from rag.types import Answer
-from ui import render
+from rag.types import Answer, Citation, Document
+from ui import render, sources
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,28 @@ class PageHandlers:
         self.examples = tuple(examples)
 
     # ---- chat ------------------------------------------------------------------------------------------
+    def locator(self) -> sources.Locate:
+        """Where a citation's quote is in its document ("page 3, paragraph 2"), looking each document up once;
+        only the page (or nothing) when the document is gone or changed since the answer."""
+        documents: dict[str, Document | None] = {}
+
+        def locate(citation: Citation) -> str | None:
+            if citation.doc_id not in documents:
+                try:
+                    documents[citation.doc_id] = self.pipeline.document(citation.doc_id)
+                except RagError:
+                    documents[citation.doc_id] = None
+            document = documents[citation.doc_id]
+            if document is None or document.text[citation.start : citation.end] != citation.quote:
+                return sources.page_only(citation)
+            return location_words(document, citation.start)
+
+        return locate
+
+    def sources_html(self, answer: Answer | dict[str, Any] | None, key: int | None = None) -> str:
+        """The sources panel for `answer`, the answer at place `key` of the chat."""
+        return sources.sources_html(answer, self.locator(), key)
+
     def ask(
         self, question: str | None, session: Session | None, top_k: float | None, mode: str | None
     ) -> Iterator[tuple[Any, ...]]:
@@ -102,25 +125,26 @@ class PageHandlers:
         except Exception as exc:  # noqa: BLE001 - every failure becomes a readable message
             message = user_message(exc, "answering the question")
             messages[-1] = {"role": "assistant", "content": render.error_markdown(message)}
-            yield gr.skip(), list(messages), session, render.sources_html(None), ""
+            yield gr.skip(), list(messages), session, self.sources_html(None), ""
             return
-        messages[-1] = {"role": "assistant", "content": render.answer_markdown(answer)}
+        key = len(messages) - 1
+        messages[-1] = {"role": "assistant", "content": render.answer_markdown(answer, key)}
         session["turns"].extend(
             [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
         )
-        session["answers"][len(messages) - 1] = answer.model_dump()
-        yield gr.skip(), list(messages), session, render.sources_html(answer), ""
+        session["answers"][key] = answer.model_dump()
+        yield gr.skip(), list(messages), session, self.sources_html(answer, key), ""
 
     def select(self, session: Session | None, evt: gr.SelectData) -> Any:
         """Show the sources of the answer a person clicked in the chat."""
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         answer = (session or {}).get("answers", {}).get(index)
-        return render.sources_html(answer) if answer is not None else gr.skip()
+        return self.sources_html(answer, index) if answer is not None else gr.skip()
 
     @staticmethod
     def clear() -> tuple[Any, ...]:
         """Start a new conversation; outputs: (chat, session, sources, status)."""
-        return [], new_session(), render.sources_html(None), ""
+        return [], new_session(), sources.sources_html(None), ""
 
     # ---- documents -------------------------------------------------------------------------------------
     def _document_outputs(self) -> tuple[Any, ...]:
@@ -174,13 +198,39 @@ class PageHandlers:
         lines.extend(render.message_html(f"Not indexed: {m}", "error") for m in failed)
         return (None, "".join(lines), *self._document_outputs())
 
-    def remove(self, doc_id: str | None) -> tuple[Any, ...]:
-        """Remove a document from the index; outputs: (status, documents table, dropdown, *example buttons)."""
+    def ask_remove(self, doc_id: str | None) -> tuple[Any, ...]:
+        """Ask before removing: show the confirmation naming the chosen document; outputs: (pending removal,
+        confirmation box, its question, status)."""
         if not doc_id:
-            return (render.message_html("Choose a document to remove.", "error"), *self._document_outputs())
+            error = render.message_html("Choose a document to remove.", "error")
+            return None, gr.Column(visible=False), "", error
+        try:
+            record = next((r for r in self.pipeline.documents() if r.doc_id == doc_id), None)
+        except Exception as exc:  # noqa: BLE001
+            error = render.message_html(user_message(exc, "listing the documents"), "error")
+            return None, gr.Column(visible=False), "", error
+        if record is None:
+            error = render.message_html(f"{doc_id} is no longer indexed.", "error")
+            return None, gr.Column(visible=False), "", error
+        question = render.confirm_html(record.title, record.doc_id, record.chunks)
+        return doc_id, gr.Column(visible=True), question, ""
+
+    @staticmethod
+    def cancel_remove(doc_id: str | None) -> tuple[Any, ...]:
+        """Keep the document; outputs: (pending removal, confirmation box, its question, status)."""
+        status = render.message_html(f"Kept {doc_id}: nothing was removed.", "info") if doc_id else ""
+        return None, gr.Column(visible=False), "", status
+
+    def remove(self, doc_id: str | None) -> tuple[Any, ...]:
+        """Remove the confirmed document from the index; outputs: (pending removal, confirmation box, its
+        question, status, documents table, dropdown, *example buttons)."""
+        hidden = (None, gr.Column(visible=False), "")
+        if not doc_id:
+            error = render.message_html("Choose a document to remove.", "error")
+            return (*hidden, error, *self._document_outputs())
         try:
             self.pipeline.delete_document(doc_id)
             status = render.message_html(f"Removed {doc_id}.", "ok")
         except Exception as exc:  # noqa: BLE001
             status = render.message_html(user_message(exc, f"removing {doc_id}"), "error")
-        return (status, *self._document_outputs())
+        return (*hidden, status, *self._document_outputs())

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import gradio as gr
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from gradio.routes import App
+from starlette.routing import Mount
 
 from rag.pipeline import Pipeline
 from rag.settings import AnswerMode
-from ui import render
+from ui import sources as source_cards
 from ui.guard import GradioGuard
 from ui.handlers import SEED_EXAMPLES, Example, PageHandlers, new_session
+from ui.script import SCRIPT, TABS_HTML
 from ui.style import CSS, theme
 
 TITLE = "rag — ask your documents"
 INTRO = (
     "# Ask your documents\n"
-    "Answers quote the indexed documents; each **[n]** points at a source on the right. "
-    "Click an earlier answer to see its sources again. Upload your own files under *Documents*."
+    "Answers quote the indexed documents; click a **[n]** to see its source, and *open in document* to read "
+    "it in place. Click an earlier answer to see its sources again. Upload your own files under *Documents*."
 )
 ASK_CONCURRENCY = 4  # questions answered at once; the Pipeline is thread-safe
 
@@ -32,8 +35,9 @@ def build_page(pipeline: Pipeline, examples: Sequence[Example] = SEED_EXAMPLES) 
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as page:
         session = gr.State(new_session())
         gr.Markdown(INTRO, elem_id="page-header")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=420):
+        gr.HTML(TABS_HTML, elem_id="narrow-tabs-holder", padding=False)  # shown on narrow screens only
+        with gr.Row(equal_height=False, elem_id="chat-and-sources"):
+            with gr.Column(scale=3, min_width=420, elem_id="chat-column"):
                 chatbot = gr.Chatbot(
                     elem_id="chat",
                     label="Conversation",
@@ -62,9 +66,9 @@ def build_page(pipeline: Pipeline, examples: Sequence[Example] = SEED_EXAMPLES) 
                     ]
                 status = gr.HTML(elem_id="status")
                 new_chat = gr.Button("New conversation", size="sm", elem_id="new-chat")
-            with gr.Column(scale=2, min_width=320):
+            with gr.Column(scale=2, min_width=320, elem_id="sources-column"):
                 gr.Markdown("### Sources")
-                sources = gr.HTML(render.sources_html(None), elem_id="sources")
+                sources = gr.HTML(source_cards.sources_html(None), elem_id="sources")
                 with gr.Accordion("Settings", open=False, elem_id="settings"):
                     top_k = gr.Slider(
                         1,
@@ -96,8 +100,15 @@ def build_page(pipeline: Pipeline, examples: Sequence[Example] = SEED_EXAMPLES) 
                         label="Remove a document", choices=[], value=None, elem_id="remove-choice"
                     )
                     with gr.Row():
-                        remove = gr.Button("Remove", variant="stop", size="sm", elem_id="remove")
+                        remove = gr.Button("Remove…", variant="stop", size="sm", elem_id="remove")
                         reload = gr.Button("Refresh list", size="sm", elem_id="refresh-documents")
+                    with gr.Column(visible=False, elem_id="remove-confirm") as confirm_box:
+                        confirm_question = gr.HTML(elem_id="remove-question")
+                        with gr.Row():
+                            confirm = gr.Button(
+                                "Yes, remove it", variant="stop", size="sm", elem_id="remove-yes"
+                            )
+                            cancel = gr.Button("Cancel", size="sm", elem_id="remove-cancel")
             upload_status = gr.HTML(elem_id="upload-status")
             documents = gr.HTML(elem_id="documents")
 
@@ -120,8 +131,16 @@ def build_page(pipeline: Pipeline, examples: Sequence[Example] = SEED_EXAMPLES) 
         upload.upload(
             handlers.upload, [upload], [upload, upload_status, *doc_outputs], concurrency_limit=1, **private
         )
-        remove.click(
-            handlers.remove, [remove_choice], [upload_status, *doc_outputs], concurrency_limit=1, **private
+        pending_removal = gr.State(None)
+        confirm_outputs = [pending_removal, confirm_box, confirm_question, upload_status]
+        remove.click(handlers.ask_remove, [remove_choice], confirm_outputs, **private)
+        cancel.click(handlers.cancel_remove, [pending_removal], confirm_outputs, **private)
+        confirm.click(
+            handlers.remove,
+            [pending_removal],
+            [*confirm_outputs, *doc_outputs],
+            concurrency_limit=1,
+            **private,
         )
         for event in (page.load, reload.click):
             event(handlers.refresh, None, doc_outputs, **private)
@@ -156,10 +175,13 @@ def mount_ui(app: FastAPI, pipeline: Pipeline, *, examples: Sequence[Example] = 
         show_error=False,
         theme=theme(),
         css=CSS,
+        head=f"<script>{SCRIPT}</script>",
         max_file_size=settings.max_upload_bytes,
         auth=auth,
         auth_message="This server requires its API key: enter RAG_API_KEY as the password (any user name).",
     )
+    if auth is not None:  # the document page (rag.api.routes_view) lets a logged-in page session in
+        app.state.page_user = page_user(_mounted_page(app))
     app.add_middleware(
         GradioGuard,
         api_names={fn.api_name for fn in page.fns.values() if fn.api_name},
@@ -168,3 +190,20 @@ def mount_ui(app: FastAPI, pipeline: Pipeline, *, examples: Sequence[Example] = 
         window=settings.login_window_seconds,
         limit_logins=auth is not None,
     )
+
+
+def _mounted_page(app: FastAPI) -> App:
+    """The Gradio app that `mount_gradio_app` mounted at `/` of `app`."""
+    return next(r.app for r in reversed(app.routes) if isinstance(r, Mount) and isinstance(r.app, App))
+
+
+def page_user(page: App) -> Callable[[Request], str | None]:
+    """request -> the user name of the page session its login cookie names, or None (Gradio's own check)."""
+
+    def user(request: Request) -> str | None:
+        token = request.cookies.get(f"access-token-{page.cookie_id}") or request.cookies.get(
+            f"access-token-unsecure-{page.cookie_id}"
+        )
+        return page.tokens.get(token) if token else None
+
+    return user

@@ -1,4 +1,4 @@
-"""Turn answers and document lists into the page's chat markdown and sources/documents HTML (all text escaped)."""
+"""Turn answers and document lists into the page's chat markdown, status lines and documents table (all escaped)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import html
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from rag.answer import ABSTAIN_TEXT
+from rag.api.locations import file_name
 from rag.types import Answer, Citation
 
 MARKER = re.compile(r"\[(\d+)\]")
-EXCERPT_CONTEXT = 220  # characters of passage shown either side of the quote before the source is expanded
 NOT_FOUND = "Not found in the documents."
 NOT_STATED = "Not stated in the documents."
 
@@ -32,27 +33,33 @@ def escape_markdown(text: str) -> str:
     return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", text), quote=False)
 
 
-def _as_answer(answer: Answer | Mapping[str, Any]) -> Answer:
+def as_answer(answer: Answer | Mapping[str, Any]) -> Answer:
+    """`answer` as an Answer (a stored dump is validated back into one)."""
     return answer if isinstance(answer, Answer) else Answer.model_validate(answer)
 
 
-def _marker_html(n: int, citation: Citation | None) -> str:
+def _marker_html(n: int, citation: Citation | None, key: int | None) -> str:
+    """A `[n]` marker; with the answer's `key` (its place in the chat) clicking it shows the source card."""
     if citation is None:
         return f'<sup class="cite">[{n}]</sup>'
     title = escape_html(citation.title)
+    # The chat's sanitizer drops data attributes: the number and the answer travel in class names.
+    target = f" cite-n-{n} cite-answer-{key}" if key is not None else ""
     if not citation.supported:
-        return f'<sup class="cite unsupported" title="not supported by its passage: {title}">[{n}]</sup>'
-    return f'<sup class="cite" title="{title}">[{n}]</sup>'
+        return (
+            f'<sup class="cite unsupported{target}" title="not supported by its passage: {title}">[{n}]</sup>'
+        )
+    return f'<sup class="cite{target}" title="{title} (click: show the source)">[{n}]</sup>'
 
 
-def _with_markers(text: str, citations: Mapping[int, Citation]) -> str:
+def _with_markers(text: str, citations: Mapping[int, Citation], key: int | None = None) -> str:
     """Escape `text` for the chat, turning each `[n]` into a styled citation marker."""
     parts: list[str] = []
     last = 0
     for match in MARKER.finditer(text):
         parts.append(escape_markdown(text[last : match.start()]))
         n = int(match.group(1))
-        parts.append(_marker_html(n, citations.get(n)))
+        parts.append(_marker_html(n, citations.get(n), key))
         last = match.end()
     parts.append(escape_markdown(text[last:]))
     return "".join(parts)
@@ -63,9 +70,10 @@ def partial_markdown(text: str) -> str:
     return _with_markers(text, {}) + ' <span class="typing">▍</span>'
 
 
-def answer_markdown(answer: Answer | Mapping[str, Any]) -> str:
-    """Chat markdown for a finished answer: text with `[n]` markers, or a clear "not found" for an abstention."""
-    answer = _as_answer(answer)
+def answer_markdown(answer: Answer | Mapping[str, Any], key: int | None = None) -> str:
+    """Chat markdown for a finished answer: text with `[n]` markers, or a clear "not found" for an abstention.
+    `key` (the message's place in the chat) lets a click on a marker find its card in the sources panel."""
+    answer = as_answer(answer)
     lines: list[str] = []
     if answer.abstained and answer.outcome == "related":
         lines.append(f'<span class="abstained related">{NOT_STATED}</span>')
@@ -83,7 +91,7 @@ def answer_markdown(answer: Answer | Mapping[str, Any]) -> str:
                 "Try rephrasing, or upload a document that covers it."
             )
     else:
-        lines.append(_with_markers(answer.answer, {c.n: c for c in answer.citations}))
+        lines.append(_with_markers(answer.answer, {c.n: c for c in answer.citations}, key))
         lines.append(f'<span class="confidence">confidence {answer.confidence:.0%}</span>')
         unsupported = [c for c in answer.citations if not c.supported]
         if unsupported:
@@ -102,101 +110,6 @@ def error_markdown(message: str) -> str:
     return f'<span class="error">⚠ {escape_markdown(message)}</span>'
 
 
-def quote_span(citation: Citation) -> tuple[int, int] | None:
-    """Where the quoted sentence lies in the citation's passage text, or None when it cannot be located."""
-    text = citation.text
-    start, end = citation.start - citation.passage_start, citation.end - citation.passage_start
-    if 0 <= start < end <= len(text) and (not citation.quote or text[start:end] == citation.quote):
-        return start, end
-    if citation.quote:
-        found = text.find(citation.quote)
-        if found >= 0:
-            return found, found + len(citation.quote)
-    return None
-
-
-def _highlighted(text: str, span: tuple[int, int] | None, lo: int = 0, hi: int | None = None) -> str:
-    """`text[lo:hi]` as HTML with the part inside `span` wrapped in <mark>."""
-    hi = len(text) if hi is None else hi
-    if span is None:
-        return escape_html(text[lo:hi])
-    s, e = max(span[0], lo), min(span[1], hi)
-    if s >= e:
-        return escape_html(text[lo:hi])
-    return escape_html(text[lo:s]) + "<mark>" + escape_html(text[s:e]) + "</mark>" + escape_html(text[e:hi])
-
-
-def excerpt_html(citation: Citation, context: int = EXCERPT_CONTEXT) -> str:
-    """The passage around the quote (with ellipses where cut), quote highlighted."""
-    text = citation.text
-    span = quote_span(citation)
-    if span is None:
-        lo, hi = 0, min(len(text), 2 * context)
-    else:
-        lo, hi = max(0, span[0] - context), min(len(text), span[1] + context)
-    body = _highlighted(text, span, lo, hi)
-    return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")
-
-
-def _location(citation: Citation) -> str:
-    """Where the quote is in its document: "page 3" for a PDF, else its character offsets."""
-    if citation.page is not None:
-        return f"page {citation.page}"
-    return f"characters {citation.start}–{citation.end}"
-
-
-def citation_html(citation: Citation, related: bool = False) -> str:
-    """One source card: number, title, score, support badge; expanding it shows the full passage. A `related`
-    card is a passage shown for reading, not a citation of a claim."""
-    badge = (
-        ""
-        if citation.supported
-        else '<span class="badge unsupported" title="Verification found the passage does not support this '
-        'sentence">unsupported</span>'
-    )
-    if related:
-        badge = '<span class="badge related" title="Close to the question; not cited for any claim">related</span>'
-
-    span = quote_span(citation)
-    page = f' <small class="source-page">page {citation.page}</small>' if citation.page is not None else ""
-    return (
-        f'<div class="source" data-n="{citation.n}" data-doc="{escape_html(citation.doc_id)}">'
-        f'<div class="source-head"><span class="source-n">[{citation.n}]</span>'
-        f'<span class="source-title">{escape_html(citation.title)}{page}</span>'
-        f'<span class="source-score" title="How strongly the quoted sentence supports the answer (0–1)">'
-        f"score {citation.score:.2f}</span>{badge}</div>"
-        f'<details class="source-passage"><summary><span class="excerpt">{excerpt_html(citation)}</span>'
-        f'<span class="expand-hint">show full passage</span></summary>'
-        f'<div class="passage-full">{_highlighted(citation.text, span)}</div>'
-        f'<div class="source-meta">document {escape_html(citation.doc_id)}, '
-        f"{_location(citation)}</div></details></div>"
-    )
-
-
-def sources_html(answer: Answer | Mapping[str, Any] | None) -> str:
-    """The sources panel for `answer`: one card per citation, or a line saying why there are none."""
-    if answer is None:
-        return '<div class="sources-empty">Sources of the answer appear here.</div>'
-    answer = _as_answer(answer)
-    if answer.outcome == "related" and answer.related:
-        cards = "".join(citation_html(c, related=True) for c in answer.related)
-        return (
-            f'<div class="sources-for related">Related passages for “{escape_html(answer.question)}” — '
-            f"they do not state the answer</div>"
-            f'<div class="sources-list">{cards}</div>'
-        )
-    if answer.abstained or not answer.citations:
-        return (
-            '<div class="sources-empty">No sources: nothing in the documents answers '
-            f"“{escape_html(answer.question)}”.</div>"
-        )
-    cards = "".join(citation_html(c) for c in sorted(answer.citations, key=lambda c: c.n))
-    return (
-        f'<div class="sources-for">for “{escape_html(answer.question)}”</div>'
-        f'<div class="sources-list">{cards}</div>'
-    )
-
-
 def message_html(text: str, kind: str = "info") -> str:
     """A one-line status message (kind: info, ok or error) for the page's status areas."""
     if kind not in {"info", "ok", "error"}:
@@ -204,17 +117,28 @@ def message_html(text: str, kind: str = "info") -> str:
     return f'<div class="status {kind}">{escape_html(text)}</div>'
 
 
+def confirm_html(title: str, doc_id: str, chunks: int) -> str:
+    """The question asked before a document is removed."""
+    return (
+        f'<div class="confirm">Remove <strong>{escape_html(title)}</strong> (<code>{escape_html(doc_id)}</code>,'
+        f" {chunks} passages) from the index? It will no longer be cited. This cannot be undone.</div>"
+    )
+
+
 def documents_html(records: Iterable[Any]) -> str:
-    """A table of the indexed documents (title, id, chunks, characters, source)."""
+    """A table of the indexed documents (title linking to the document page, id, chunks, characters, file name;
+    never the server path it was read from)."""
     rows = [
-        f'<tr data-doc="{escape_html(r.doc_id)}"><td class="doc-title">{escape_html(r.title)}</td>'
+        f'<tr data-doc="{escape_html(r.doc_id)}"><td class="doc-title"><a href="/documents/'
+        f'{escape_html(quote(r.doc_id, safe="/"))}" target="_blank" rel="noopener noreferrer">'
+        f"{escape_html(r.title)}</a></td>"
         f"<td><code>{escape_html(r.doc_id)}</code></td><td>{r.chunks}</td><td>{r.chars:,}</td>"
-        f'<td class="doc-source">{escape_html(r.source)}</td></tr>'
+        f'<td class="doc-source">{escape_html(file_name(r.source))}</td></tr>'
         for r in records
     ]
     if not rows:
         return '<div class="sources-empty">No documents are indexed yet: upload some above.</div>'
     return (
         '<table class="documents"><thead><tr><th>Title</th><th>Id</th><th>Chunks</th><th>Characters</th>'
-        f"<th>Source</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<th>File</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )

@@ -26,7 +26,8 @@ CSS = """
 .gradio-container { max-width: 1280px !important; margin: 0 auto !important; }
 #page-header h1 { margin-bottom: 0.1em; }
 #page-header p { margin-top: 0; color: var(--body-text-color-subdued); }
-sup.cite { font-weight: 600; color: var(--color-accent); padding: 0 1px; cursor: help; }
+sup.cite { font-weight: 600; color: var(--color-accent); padding: 0 1px; }
+sup.cite[class*="cite-n-"] { cursor: pointer; text-decoration: underline dotted; }
 sup.cite.unsupported { color: #b45309; text-decoration: underline wavy #b45309; }
 span.abstained { display: inline-block; font-weight: 600; color: #92400e; background: #fef3c7;
   border-radius: 6px; padding: 1px 8px; }
@@ -46,7 +47,15 @@ span.typing { color: var(--body-text-color-subdued); animation: blink 1s steps(2
 .source-head { display: grid; grid-template-columns: auto 1fr auto; align-items: baseline; column-gap: 8px; }
 .source-n { font-weight: 700; color: var(--color-accent); }
 .source-title { font-weight: 600; }
-.source-score { font-size: 0.85em; color: var(--body-text-color-subdued); white-space: nowrap; text-align: right; }
+.source-strength { font-size: 0.78em; font-weight: 600; white-space: nowrap; border-radius: 10px; padding: 1px 8px;
+  justify-self: end; }
+.source-strength.strong { background: #dcfce7; color: #166534; }
+.source-strength.good { background: #e0e7ff; color: #3730a3; }
+.source-strength.weak { background: #f1f5f9; color: #475569; }
+.source-quotes .source-strength { padding: 0 6px; }
+.source.flash { animation: source-flash 1.6s ease-out; }
+@keyframes source-flash { 0%, 40% { box-shadow: 0 0 0 3px var(--color-accent); background: #fef9c3; }
+  100% { box-shadow: none; } }
 .source-head .badge { grid-column: 2 / 4; justify-self: start; margin-top: 2px; }
 .badge { font-size: 0.75em; border-radius: 10px; padding: 1px 7px; font-weight: 600; }
 .badge.unsupported { background: #fef3c7; color: #92400e; border: 1px solid #f59e0b; }
@@ -60,7 +69,26 @@ span.typing { color: var(--body-text-color-subdued); animation: blink 1s steps(2
 .source-passage[open] .expand-hint::before { font-size: 0.8rem; }
 .passage-full { white-space: pre-wrap; }
 .source mark, .passage-full mark { background: #fde68a; color: inherit; border-radius: 3px; padding: 0 1px; }
-.source-meta { font-size: 0.8em; color: var(--body-text-color-subdued); margin-top: 4px; }
+.source mark.unsupported { background: #fed7aa; }
+.source-quotes { list-style: none; margin: 6px 0 0; padding: 0; font-size: 0.82em;
+  color: var(--body-text-color-subdued); }
+.source-quotes li { margin-top: 3px; display: flex; flex-wrap: wrap; align-items: baseline; gap: 2px 8px; }
+.source-quotes .quote-n { font-weight: 700; color: var(--color-accent); }
+.source-quotes a.open-document { color: var(--color-accent); }
+#remove-confirm { border: 1px solid #f59e0b; background: #fffbeb; border-radius: 8px; padding: 8px; }
+#remove-confirm .confirm { color: #78350f; }
+#narrow-tabs-holder { display: none; }
+#narrow-tabs { display: flex; gap: 6px; }
+#narrow-tabs button { flex: 1; padding: 8px; border-radius: 8px; border: 1px solid var(--border-color-primary);
+  background: var(--background-fill-secondary); font-weight: 600; color: var(--body-text-color); }
+#narrow-tabs button[aria-selected="true"] { background: var(--color-accent); color: white; }
+@media (max-width: 768px) {
+  #narrow-tabs-holder { display: block; position: sticky; top: 0; z-index: 20;
+    background: var(--background-fill-primary); padding: 6px 0; }
+  #chat-and-sources.show-sources #chat-column { display: none !important; }
+  #chat-and-sources:not(.show-sources) #sources-column { display: none !important; }
+  #sources { max-height: none; }
+}
 .status { padding: 6px 10px; border-radius: 6px; margin: 4px 0; font-size: 0.95em; }
 .status.info { background: var(--background-fill-secondary); }
 .status.ok { background: #dcfce7; color: #166534; }

@@ -60,12 +60,12 @@ class Driver:
     page_errors: list[str] = field(default_factory=list)
     step: int = 0
 
-    def shot(self, label: str) -> Path:
-        """Save a full-page screenshot as artifacts/screenshots/<test>/<NN>-<label>.png."""
+    def shot(self, label: str, page: Page | None = None, *, full_page: bool = True) -> Path:
+        """Save a screenshot of the page (or of another tab, `page`) as artifacts/screenshots/<test>/<NN>-<label>.png."""
         self.step += 1
         path = SCREENSHOTS / self.name / f"{self.step:02d}-{label}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(path), full_page=True)
+        (page or self.page).screenshot(path=str(path), full_page=full_page)
         return path
 
     def open(self, url: str) -> None:

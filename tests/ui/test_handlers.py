@@ -12,7 +12,7 @@ import pytest
 from rag.embedding import Embedder
 from rag.pipeline import Pipeline
 from tests.conftest import make_settings
-from ui import render
+from ui import render, sources
 from ui.handlers import SEED_EXAMPLES, PageHandlers
 
 QUESTION = "How large is the warehouse at Liège airport?"
@@ -42,8 +42,10 @@ def test_answer_streams_in_pieces_then_renders_in_full(seed_pipeline: Pipeline) 
     assert all('class="typing"' in p for p in partials)
     assert [len(p) for p in partials] == sorted(len(p) for p in partials)
     final = outputs[-1]
-    assert final[1][-1]["content"] == render.answer_markdown(expected)
-    assert final[3] == render.sources_html(expected)
+    assert final[1][-1]["content"] == render.answer_markdown(expected, 1)
+    assert final[3] == sources.sources_html(expected, PageHandlers(seed_pipeline).locator(), 1)
+    assert "cite-answer-1" in final[1][-1]["content"] and 'data-answer="1"' in final[3]
+    assert "characters" not in final[3] and "paragraph" in final[3]
     session = final[2]
     assert session["turns"] == [
         {"role": "user", "content": QUESTION},
@@ -61,7 +63,7 @@ def test_follow_up_passes_the_conversation(seed_pipeline: Pipeline) -> None:
         "precondition: history matters here"
     )
     outputs = run(handlers, FOLLOW_UP, session)
-    assert chat_of(outputs)[-1]["content"] == render.answer_markdown(expected)
+    assert chat_of(outputs)[-1]["content"] == render.answer_markdown(expected, 3)
     assert len(chat_of(outputs)) == 4 and len(outputs[-1][2]["turns"]) == 4
 
 
@@ -94,7 +96,7 @@ def test_selecting_an_answer_shows_its_sources(seed_pipeline: Pipeline) -> None:
     handlers = PageHandlers(seed_pipeline)
     session = run(handlers, QUESTION)[-1][2]
     shown = handlers.select(session, gr.SelectData(None, {"index": 1, "value": ""}))
-    assert shown == render.sources_html(session["answers"][1])
+    assert shown == handlers.sources_html(session["answers"][1], 1)
     assert handlers.select(session, gr.SelectData(None, {"index": 0, "value": ""})) is not None
 
 
@@ -135,13 +137,30 @@ def test_upload_with_nothing_chosen(seed_pipeline: Pipeline) -> None:
     assert "Choose one or more files" in status
 
 
+def test_removal_is_asked_first_and_can_be_cancelled(writable_pipeline: Pipeline) -> None:
+    handlers = PageHandlers(writable_pipeline)
+    record = writable_pipeline.documents()[0]
+    pending, box, question, status = handlers.ask_remove(record.doc_id)
+    assert pending == record.doc_id and box.visible and status == ""
+    assert render.escape_html(record.title) in question and "cannot be undone" in question
+    assert record.doc_id in {d.doc_id for d in writable_pipeline.documents()}, "asking removes nothing"
+    pending, box, question, status = handlers.cancel_remove(record.doc_id)
+    assert pending is None and not box.visible and "nothing was removed" in status
+    assert record.doc_id in {d.doc_id for d in writable_pipeline.documents()}
+    pending, box, _, status = handlers.ask_remove(None)
+    assert pending is None and not box.visible and "Choose a document" in status
+    pending, box, _, status = handlers.ask_remove("no-such-doc")
+    assert pending is None and not box.visible and "no longer indexed" in status
+
+
 def test_remove(writable_pipeline: Pipeline) -> None:
     handlers = PageHandlers(writable_pipeline)
     doc_id = writable_pipeline.documents()[0].doc_id
-    status, table, *_ = handlers.remove(doc_id)
+    pending, box, _, status, table, *_ = handlers.remove(doc_id)
+    assert pending is None and not box.visible
     assert f"Removed {doc_id}." in status and f'data-doc="{doc_id}"' not in table
     assert doc_id not in {d.doc_id for d in writable_pipeline.documents()}
-    status, *_ = handlers.remove(doc_id)
+    status = handlers.remove(doc_id)[3]
     assert "no document with id" in status and 'class="status error"' in status
-    status, *_ = handlers.remove(None)
+    status = handlers.remove(None)[3]
     assert "Choose a document" in status

@@ -1,4 +1,4 @@
-"""ui.render: answers become escaped chat markdown with `[n]` markers, and sources HTML with the quote highlighted."""
+"""ui.render: answers become escaped chat markdown with `[n]` markers; status lines and the documents table."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from rag.pipeline import Pipeline
 from rag.stores import DocumentRecord
 from rag.types import Answer, Citation
 from ui import render
@@ -67,7 +66,15 @@ def test_answer_markers_become_citation_marks_and_text_is_escaped() -> None:
     assert md.count('<sup class="cite"') == 2
     assert ">[1]</sup>" in md and ">[2]</sup>" in md
     assert "<img" not in md and "**bold**" not in md
-    assert 'title="Liège &lt;hub&gt;"' in md
+    assert 'title="Liège &lt;hub&gt; (click: show the source)"' in md
+
+
+def test_markers_name_their_number_and_answer_for_the_click_to_find_the_card() -> None:
+    md = render.answer_markdown(answer("One. [1] Two. [2]", [citation(1), citation(2, supported=False)]), 5)
+    assert 'class="cite cite-n-1 cite-answer-5"' in md
+    assert 'class="cite unsupported cite-n-2 cite-answer-5"' in md
+    assert "data-" not in md, "the chat's sanitizer drops data attributes"
+    assert "cite-answer" not in render.answer_markdown(answer("One. [1]", [citation(1)]))
 
 
 def test_unsupported_citation_is_flagged_in_the_answer() -> None:
@@ -95,62 +102,39 @@ def test_partial_answer_shows_markers_and_a_cursor() -> None:
     assert ">[1]</sup>" in md and 'class="typing"' in md
 
 
-def test_quote_span_uses_offsets_then_falls_back_to_search() -> None:
-    good = citation()
-    s, e = render.quote_span(good)
-    assert good.text[s:e] == QUOTE
-    shifted = citation().model_copy(update={"start": 0, "end": 5})
-    s, e = render.quote_span(shifted)
-    assert shifted.text[s:e] == QUOTE
-    lost = citation(quote="A sentence that is nowhere.")
-    assert render.quote_span(lost.model_copy(update={"start": 10_000, "end": 10_010})) is None
-
-
-def test_source_card_highlights_the_quote_and_holds_the_full_passage() -> None:
-    html = render.citation_html(citation(3))
-    assert 'data-n="3"' in html and 'data-doc="doc-1"' in html
-    assert "<mark>The &lt;b&gt;warehouse&lt;/b&gt; covers 220000 m² &amp; more.</mark>" in html
-    assert "score 0.87" in html
-    assert "Closing remark &#123;x&#125; &#36;1." in html
-    assert "<b>" not in html and "unsupported" not in html
-    assert 'class="badge unsupported"' in render.citation_html(citation(supported=False))
-
-
-def test_long_passage_excerpt_is_cut_around_the_quote() -> None:
-    long_text = "a" * 1000 + " " + QUOTE + " " + "z" * 1000
-    html = render.excerpt_html(citation(text=long_text), context=50)
-    assert html.startswith("…") and html.endswith("…")
-    assert "<mark>" in html and len(html) < 400
-
-
-def test_sources_panel_states() -> None:
-    assert "appear here" in render.sources_html(None)
-    none = render.sources_html(answer("I could not find this in the documents.", [], abstained=True))
-    assert "No sources" in none and "&lt;i&gt;" in none and 'class="source"' not in none
-    two = render.sources_html(answer("x [2] y [1]", [citation(2), citation(1)]).model_dump())
-    assert two.index('data-n="1"') < two.index('data-n="2"')
-
-
 def test_documents_table_escapes_and_handles_empty() -> None:
     record = DocumentRecord(
         doc_id="d<1>", title="T & <b>", source="upload:x.md", sha256="0", chunks=3, chars=12345
     )
     html = render.documents_html([record])
     assert 'data-doc="d&lt;1&gt;"' in html and "T &amp; &lt;b&gt;" in html and "12,345" in html
+    assert 'href="/documents/d%3C1%3E"' in html, "the title opens the document page"
     assert "No documents" in render.documents_html([])
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        ("/srv/private/corpus/notes.md", "notes.md"),
+        ("C:\\Users\\me\\report.pdf", "report.pdf"),
+        ("upload:minutes.txt", "minutes.txt"),
+        ("text:Otters", "sent as text"),
+        ("text", "sent as text"),
+    ],
+)
+def test_documents_table_shows_file_names_never_server_paths(source: str, shown: str) -> None:
+    record = DocumentRecord(doc_id="d", title="T", source=source, sha256="0", chunks=1, chars=1)
+    html = render.documents_html([record])
+    assert f'<td class="doc-source">{shown}</td>' in html
+    assert "/srv" not in html and "Users" not in html and "upload:" not in html and "<th>File</th>" in html
+
+
+def test_removal_question_names_the_document_escaped() -> None:
+    html = render.confirm_html("<b>Notes</b>", "notes", 4)
+    assert "&lt;b&gt;Notes&lt;/b&gt;" in html and "<code>notes</code>" in html and "cannot be undone" in html
 
 
 def test_message_kinds_are_checked() -> None:
     assert 'class="status error"' in render.message_html("bad <x>", "error")
     with pytest.raises(ValueError):
         render.message_html("x", "shout")
-
-
-def test_real_answer_renders_its_quotes(seed_pipeline: Pipeline) -> None:
-    result = seed_pipeline.ask("How large is the warehouse at Liège airport?")
-    assert result.citations, "precondition: the seed question is answered"
-    html = render.sources_html(result)
-    for c in result.citations:
-        assert f"<mark>{render.escape_html(c.quote)}</mark>" in html
-    md = render.answer_markdown(result)
-    assert all(f">[{c.n}]</sup>" in md for c in result.citations)
