@@ -13,7 +13,7 @@ import numpy as np
 from rag.answer.evidence import AnswerType, ScoredSentence, answer_type, holds_type
 from rag.retrieval import Retrieval
 from rag.stores.protocol import SentenceKey, Store
-from rag.text import tokenize
+from rag.text import tokens
 
 MODEL_PATH = Path(__file__).with_name("answerability.json")
 CANDIDATES = 8  # best-ranked candidate sentences scored by the model
@@ -127,7 +127,7 @@ def candidate_features(
     top = scored[:limit]
     if not top:
         return []
-    q_terms = sorted(set(tokenize([question])[0]))
+    q_terms = sorted(tokens(question))
     n = max(1, data.chunk_count)
     max_idf = math.log(1 + (n + 0.5) / 0.5)
     idf = {t: data.idf(t) for t in q_terms}
@@ -143,7 +143,7 @@ def candidate_features(
     out = []
     for sentence in top:
         text, rows = _window(sentence, data)
-        window_terms = set(tokenize([f"{sentence.passage.chunk.title} {text}"])[0])
+        window_terms = tokens(f"{sentence.passage.chunk.title} {text}")
         covered = sum(w for t, w in idf.items() if t in window_terms) / total if q_terms else 0.0
         missing = [w for t, w in idf.items() if t not in window_terms]
         vectors = data.sentence_vectors(rows) if rows else None

@@ -27,7 +27,8 @@ from rag.answer.extractive import citation_for
 from rag.answer.verify import Claim, check_claim
 from rag.embedding import Embedder
 from rag.stores.protocol import Store
-from rag.text import fold_accents, tokenize
+from rag.text import fold_accents
+from rag.text import tokens as text_tokens
 from rag.types import Answer, Citation, Passage
 
 UNSUPPORTED_MARK = "[unsupported]"
@@ -114,7 +115,7 @@ SHORT_CLAIM = 4  # a claim with at most this many content words is judged togeth
 
 def content_words(text: str) -> set[str]:
     """Stemmed content words of `text` (as BM25 sees them), with "220,000" read as "220000"."""
-    return set(tokenize([re.sub(r"\b\d{1,3}(?:,\d{3})+\b", lambda m: m.group().replace(",", ""), text)])[0])
+    return set(text_tokens(re.sub(r"\b\d{1,3}(?:,\d{3})+\b", lambda m: m.group().replace(",", ""), text)))
 
 
 def strip_preamble(sentence: str) -> str:

@@ -9,7 +9,7 @@ from enum import Enum
 from rag.embedding import Embedder
 from rag.retrieval import Retrieval
 from rag.stores.protocol import SentenceKey, Store
-from rag.text import tokenize
+from rag.text import tokens
 from rag.types import Passage
 
 SEMANTIC_WEIGHT = 0.7  # the rest is IDF-weighted lexical overlap with the question's content words
@@ -97,7 +97,7 @@ def lexical_overlap(question_tokens: set[str], text: str, data: Store) -> float:
     """IDF-weighted share of the question's content words (stemmed) that occur in `text`."""
     if not question_tokens:
         return 0.0
-    present = question_tokens & set(tokenize([text])[0])
+    present = question_tokens & tokens(text)
     total = sum(data.idf(t) for t in question_tokens)
     return sum(data.idf(t) for t in present) / total if total > 0 else 0.0
 
@@ -116,7 +116,7 @@ def score_sentences(
     question: str, retrieval: Retrieval, data: Store, embedder: Embedder
 ) -> list[ScoredSentence]:
     """Every distinct sentence of the retrieved passages, scored against the question, best first."""
-    q_tokens = set(tokenize([question])[0])
+    q_tokens = set(tokens(question))
     kind = answer_type(question)
     seen: set[tuple[str, int, int]] = set()
     candidates: list[tuple[Passage, int, int, int, SentenceKey]] = []
