@@ -1,4 +1,4 @@
-"""The Milvus collections of one named index: connection, schema, batched reads and writes, the write path."""
+"""The Milvus collections of one named index: connection, schema, batched reads and writes, deletes by write."""
 
 from __future__ import annotations
 
@@ -8,17 +8,13 @@ import logging
 import re
 import threading
 import uuid
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from pymilvus import DataType, Function, FunctionType, MilvusClient
 
 from rag.stores.keyword import K1, B
-from rag.stores.protocol import PreparedDocument, passage_text
-from rag.text import tokenize
 
 CHUNKS, SENTENCES, DOCUMENTS, BLOBS, META = "chunks", "sentences", "documents", "blobs", "meta"
 KINDS = (CHUNKS, SENTENCES, DOCUMENTS, BLOBS, META)
@@ -28,13 +24,18 @@ ID_MAX = 2_048
 BATCH = 256  # rows per insert request
 PAD = [0.0, 0.0]  # Milvus needs a vector field in every collection: the bookkeeping ones get this one
 
-# Milvus Lite has no MVCC timestamp for iterators; pymilvus warns on every one and falls back to its own clock.
+# Milvus Lite has no MVCC timestamp for iterators: its gRPC stub logs the unimplemented call and pymilvus warns
+# before falling back to its own clock, on every scan. Neither is news to the user.
 logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(
     lambda record: "mvccTs" not in record.getMessage()
+)
+logging.getLogger("grpc._server").addFilter(
+    lambda record: not (record.exc_info and isinstance(record.exc_info[1], NotImplementedError))
 )
 
 _clients: dict[tuple[str, str], MilvusClient] = {}
 _clients_lock = threading.Lock()
+_loaded: set[tuple[int, str]] = set()  # (client, collection) pairs loaded by this process
 
 
 def is_local(uri: str) -> bool:
@@ -73,7 +74,7 @@ def quoted(values: Iterable[str]) -> str:
     return json.dumps(list(values), ensure_ascii=False)
 
 
-def _clip(text: str, limit: int = VARCHAR_MAX - 64) -> str:
+def clip(text: str, limit: int = VARCHAR_MAX - 64) -> str:
     """`text` cut (at a space when possible) to fit `limit` UTF-8 bytes."""
     data = text.encode()
     if len(data) <= limit:
@@ -97,11 +98,21 @@ class Collections:
         """True when every collection exists."""
         return all(self.client.has_collection(self.name(k)) for k in KINDS)
 
+    def load(self) -> None:
+        """Load every collection into memory (a reopened Milvus Lite file or a restarted server has them
+        released); done once per process and collection."""
+        for kind in KINDS:
+            key = (id(self.client), self.name(kind))
+            if key not in _loaded:
+                self.client.load_collection(self.name(kind))
+                _loaded.add(key)
+
     def drop(self) -> None:
         """Drop every collection of the index."""
         for kind in KINDS:
             if self.client.has_collection(self.name(kind)):
                 self.client.drop_collection(self.name(kind))
+            _loaded.discard((id(self.client), self.name(kind)))
 
     def create(self, dimension: int, exact: bool) -> None:
         """(Re)create every collection empty; dense vectors get a FLAT index when `exact`, else AUTOINDEX."""
@@ -237,58 +248,6 @@ class Collections:
         if gone:
             for start in range(0, len(gone), BATCH):
                 self.client.delete(self.name(DOCUMENTS), ids=gone[start : start + BATCH])
-
-
-def document_rows(
-    p: PreparedDocument, write: str, first_row: int
-) -> tuple[dict[str, list[dict]], Counter[str]]:
-    """The rows of one prepared document for each collection, and its term document frequencies."""
-    doc_id = p.document.doc_id
-    tokens = tokenize([passage_text(c) for c in p.chunks]) if p.chunks else []
-    terms: Counter[str] = Counter()
-    chunks = []
-    for i, (chunk, vector, words) in enumerate(zip(p.chunks, p.chunk_vectors, tokens)):
-        terms.update(set(words))
-        text = (
-            chunk.text if len(chunk.text.encode()) <= VARCHAR_MAX - 64 else ""
-        )  # "" = cut from the document
-        chunks.append(
-            {
-                "row": first_row + i,
-                "doc_id": doc_id,
-                "write": write,
-                "start": chunk.start,
-                "end": chunk.end,
-                "sentences": [list(s) for s in chunk.sentences],
-                "text": text,
-                "terms": _clip(" ".join(words)),
-                "vector": np.asarray(vector, np.float32).tolist(),
-            }
-        )
-    sentences = []
-    if p.sentence_vectors is not None:
-        for (s, e), vector in zip(p.sentence_spans.tolist(), p.sentence_vectors):
-            key = sentence_key(doc_id, s, e, write)
-            sentences.append({"key": key, "doc_id": doc_id, "write": write, "vector": vector.tolist()})
-    blobs = []
-    for kind, data in (("text", p.document.text), ("terms", json.dumps(terms, ensure_ascii=False))):
-        pieces = [data[i : i + PIECE_CHARS] for i in range(0, len(data), PIECE_CHARS)] or [""]
-        for part, piece in enumerate(pieces):
-            blobs.append(
-                {
-                    "key": f"{write}:{kind}:{part}:{doc_id}",
-                    "doc_id": doc_id,
-                    "write": write,
-                    "kind": kind,
-                    "part": part,
-                    "data": piece,
-                    "pad": PAD,
-                }
-            )
-    r = p.record
-    record = {"title": r.title, "source": r.source, "sha256": r.sha256, "chunks": r.chunks, "chars": r.chars}
-    document = {"doc_id": doc_id, "write": write, "record": record | {"metadata": r.metadata}, "pad": PAD}
-    return {CHUNKS: chunks, SENTENCES: sentences, BLOBS: blobs, DOCUMENTS: [document]}, terms
 
 
 def sentence_key(doc_id: str, start: int, end: int, write: str) -> str:

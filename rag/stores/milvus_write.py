@@ -13,20 +13,36 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import time
+import uuid
 from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+from pymilvus import MilvusException
+
+from rag.errors import IndexUnavailable
+from rag.stores.locking import fsync_dir, write_lock
 from rag.stores.milvus_collections import (
     BLOBS,
     CHUNKS,
     DOCUMENTS,
     META,
+    PAD,
+    PIECE_CHARS,
     SENTENCES,
+    VARCHAR_MAX,
     Collections,
-    document_rows,
+    clip,
     new_write_id,
     quoted,
+    sentence_key,
 )
+from rag.stores.protocol import PreparedDocument, passage_text
+from rag.text import tokenize
 
 if TYPE_CHECKING:
     from rag.stores.milvus import MilvusStore
@@ -74,6 +90,7 @@ def apply(store: MilvusStore) -> None:
         store.next_row = 0
         cols.set_meta("index", index_meta(store, sentences=True))
     else:
+        cols.load()
         recover(cols)
         records, writes, df = dict(base.records), dict(base.writes), Counter(base.document_frequencies())
         sentences = base.has_sentence_vectors
@@ -119,3 +136,89 @@ def apply(store: MilvusStore) -> None:
 def mark_version(store: MilvusStore, version: str) -> None:
     """Record `version` as the index's current one in the meta collection."""
     store.cols.set_meta("index", index_meta(store, version=version))
+
+
+def document_rows(
+    p: PreparedDocument, write: str, first_row: int
+) -> tuple[dict[str, list[dict]], Counter[str]]:
+    """The rows of one prepared document for each collection, and its term document frequencies."""
+    doc_id = p.document.doc_id
+    tokens = tokenize([passage_text(c) for c in p.chunks]) if p.chunks else []
+    terms: Counter[str] = Counter()
+    chunks = []
+    for i, (chunk, vector, words) in enumerate(zip(p.chunks, p.chunk_vectors, tokens)):
+        terms.update(set(words))
+        text = (
+            chunk.text if len(chunk.text.encode()) <= VARCHAR_MAX - 64 else ""
+        )  # "" = cut from the document
+        chunks.append(
+            {
+                "row": first_row + i,
+                "doc_id": doc_id,
+                "write": write,
+                "start": chunk.start,
+                "end": chunk.end,
+                "sentences": [list(s) for s in chunk.sentences],
+                "text": text,
+                "terms": clip(" ".join(words)),
+                "vector": np.asarray(vector, np.float32).tolist(),
+            }
+        )
+    sentences = []
+    if p.sentence_vectors is not None:
+        for (s, e), vector in zip(p.sentence_spans.tolist(), p.sentence_vectors):
+            key = sentence_key(doc_id, s, e, write)
+            sentences.append({"key": key, "doc_id": doc_id, "write": write, "vector": vector.tolist()})
+    blobs = []
+    for kind, data in (("text", p.document.text), ("terms", json.dumps(terms, ensure_ascii=False))):
+        pieces = [data[i : i + PIECE_CHARS] for i in range(0, len(data), PIECE_CHARS)] or [""]
+        for part, piece in enumerate(pieces):
+            blobs.append(
+                {
+                    "key": f"{write}:{kind}:{part}:{doc_id}",
+                    "doc_id": doc_id,
+                    "write": write,
+                    "kind": kind,
+                    "part": part,
+                    "data": piece,
+                    "pad": PAD,
+                }
+            )
+    r = p.record
+    record = {"title": r.title, "source": r.source, "sha256": r.sha256, "chunks": r.chunks, "chars": r.chars}
+    document = {"doc_id": doc_id, "write": write, "record": record | {"metadata": r.metadata}, "pad": PAD}
+    return {CHUNKS: chunks, SENTENCES: sentences, BLOBS: blobs, DOCUMENTS: [document]}, terms
+
+
+def check_dimensions(store: MilvusStore, upsert: Sequence[PreparedDocument]) -> None:
+    """Refuse documents whose vectors do not have the index's dimension (before anything is sent)."""
+    for p in upsert:
+        shapes = [p.chunk_vectors] + ([p.sentence_vectors] if p.sentence_vectors is not None else [])
+        if any(a.ndim != 2 or (len(a) and a.shape[1] != store.dimension) for a in shapes):
+            raise IndexUnavailable(
+                f"index {store.name!r} holds {store.dimension}-dimensional vectors but document "
+                f"{p.document.doc_id!r} comes with others; rebuild it with: rag index --index {store.name} --rebuild"
+            )
+
+
+def save(store: MilvusStore, path: Path) -> str:
+    """Apply `store`'s pending update, then record a new version in Milvus and in `path/CURRENT` (which other
+    processes watch to reload); returns the version."""
+    with write_lock(path):
+        try:
+            if store.changes is not None:
+                apply(store)
+            version = f"milvus-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+            mark_version(store, version)
+        except MilvusException as exc:
+            raise IndexUnavailable(
+                f"index {store.name!r}: Milvus refused the write ({exc.message})"
+            ) from None
+        pointer = path / ".CURRENT.tmp"
+        with open(pointer, "w", encoding="utf-8") as fh:
+            fh.write(version + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(pointer, path / "CURRENT")
+        fsync_dir(path)
+        return version
