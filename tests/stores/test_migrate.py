@@ -94,3 +94,17 @@ def test_seed_question_figures_are_equal(migrated: Path, seed_pipeline: Pipeline
     figures = {k: v for k, v in milvus_result.metrics.items() if k not in timing}
     assert figures == {k: v for k, v in embedded_result.metrics.items() if k not in timing}
     assert [a.answer for a in milvus_result.answers] == [a.answer for a in embedded_result.answers]
+
+
+def test_derived_pipelines_stay_in_memory(migrated: Path, embedder: Embedder) -> None:
+    """What-if evaluation over a Milvus index reads an in-memory copy and writes nothing to Milvus."""
+    settings = make_settings(migrated, store="milvus")
+    milvus = Pipeline(settings, embedder=embedder)
+    gone = "2020-alibaba-europe-expansion"
+    assert gone in {p.chunk.doc_id for p in milvus.search("Liège airport warehouse", top_k=10)}
+    derived = milvus.derived(remove=[gone])
+    assert gone not in {p.chunk.doc_id for p in derived.search("Liège airport warehouse", top_k=10)}
+    assert all(
+        c.doc_id != gone for c in derived.ask("How large is the warehouse at Liège airport?").citations
+    )
+    assert gone in load_store(settings, migrated / "seed").records and gone in milvus.data.records
