@@ -7,7 +7,8 @@ content-word overlap) and the passage sentence(s) it matches state it (`rag.answ
 names and roles are there, attached to the same names, with the same polarity). A sentence its own citations do
 not support is re-attributed to the prompt passage that does, or else marked `[unsupported]`. Each surviving
 marker becomes a Citation quoting that cited sentence, so `start`, `end` and `quote` always point at real text of
-the cited passage. Text none of whose sentences is supported is not presented as an answer.
+the cited passage (the composer, `rag.answer.composer`, applies this to streamed text). Text none of whose
+sentences is supported is not presented as an answer.
 """
 
 from __future__ import annotations
@@ -23,19 +24,13 @@ import numpy as np
 from rag.answer import ABSTAIN_TEXT
 from rag.answer.claim_terms import found as name_found
 from rag.answer.claim_terms import quantities
-from rag.answer.extractive import citation_for
 from rag.answer.verify import Claim, check_claim
 from rag.embedding import Embedder
 from rag.stores.protocol import Store
 from rag.text import fold_accents
 from rag.text import tokens as text_tokens
-from rag.types import Answer, Citation, Passage
+from rag.types import Passage
 
-UNSUPPORTED_MARK = "[unsupported]"
-UNVERIFIED_NOTICE = (
-    "No sentence of the generated text is supported by the retrieved passages, so it is not given "
-    "as an answer."
-)
 SUPPORT_THRESHOLD = 0.5  # blended score a passage needs to support a sentence
 SEMANTIC_WEIGHT = 0.7  # the rest is the share of the sentence's content words found in the passage
 NAME_COVERAGE = 0.75  # share of a sentence's names that must occur in the supporting passage(s)
@@ -88,7 +83,7 @@ _NUMBER_WORDS = {
     "tenth": 10,
     "dozen": 12,
 }  # "one", "first", "second" are left out: too often not a quantity ("one of the", "first entered")
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _NOT_FOUND = re.compile(
     r"\b(?:could(?:\s+not|n['’]t)|cannot|can['’]t|unable to)\s+(?:find|answer|determine)\b|"
     r"\b(?:passages?|documents?|context|texts?|sources?)\b[^.]*\b(?:do(?:es)?\s+not|don['’]t|doesn['’]t|"
@@ -156,7 +151,7 @@ def numbers_in(text: str) -> set[str]:
         value = raw.replace(",", "") if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", raw) else raw
         value = str(int(value)) if value.isdigit() else value
         found.add(value + ("th" if ordinal else "%" if percent else ""))
-    words = _WORD.findall(text.lower())
+    words = WORD.findall(text.lower())
     for i, word in enumerate(words):
         if word in _NUMBER_WORDS:
             value, ordinal = _NUMBER_WORDS[word], word.endswith(("th", "rd"))
@@ -170,7 +165,7 @@ def names_in(text: str, first: bool = False) -> set[str]:
     sentence (or do, with `first`), and words with a capital inside ("AliExpress", "IDC")."""
     names = set()
     stop = _stopwords()
-    for i, match in enumerate(_WORD.finditer(fold_accents(text))):
+    for i, match in enumerate(WORD.finditer(fold_accents(text))):
         word = re.sub(r"['’]s$", "", match.group())
         inner_capital = any(ch.isupper() for ch in word[1:])
         if not word[:1].isupper() or word.lower() in stop or _NUMBER.fullmatch(word):
@@ -275,9 +270,9 @@ class CitationChecker:
             spans=tuple(spans),
             sentence_vectors=vectors,
             passage_vector=passage_vector,
-            words=frozenset(w.lower() for w in _WORD.findall(fold_accents(full))),
+            words=frozenset(w.lower() for w in WORD.findall(fold_accents(full))),
             tokens=frozenset(content_words(full)),
-            lowercase=frozenset(w for w in _WORD.findall(fold_accents(full)) if w.islower()),
+            lowercase=frozenset(w for w in WORD.findall(fold_accents(full)) if w.islower()),
         )
 
     def support(
@@ -363,204 +358,3 @@ class CitationChecker:
 
 
 # A sentence ends at . ! ? (optionally with closing quotes/brackets) when what follows opens a new sentence.
-_END = re.compile(r"[.!?。！？]+[\"'”’)\]]*$")
-_ABBREV = re.compile(
-    r"(?:^|\s)(?:[A-Za-z]|mr|mrs|ms|dr|prof|st|vs|etc|e\.g|i\.e|inc|ltd|co|corp|no|u\.s|u\.k)\.$",
-    re.IGNORECASE,
-)
-_OPENS = re.compile(r"[A-Z0-9\"'“‘(*•-]|[^\x00-\x7f]")
-
-
-class AnswerComposer:
-    """Turns generated text, fed in pieces, into the verified answer text, emitting what can be shown at once.
-
-    Words are passed through as they arrive; markers are held back until the claim they close is verified, then
-    replaced by the verified markers (renumbered 1, 2, ... in order of first use) or `[unsupported]`. A claim
-    is a sentence, or the part of one before a marker that the model put mid-sentence ("A rose [1], and B
-    fell [2]."). The emitted pieces concatenate to `text`, however the input was cut into pieces.
-    """
-
-    def __init__(self, checker: CitationChecker, data: Store) -> None:
-        self.checker = checker
-        self.data = data
-        self.sentences: list[CheckedSentence] = []
-        self.citations: list[Citation] = []
-        self._numbers: dict[tuple[int, int, int, bool], int] = {}
-        self._raw = ""  # input not yet processed (e.g. a marker still arriving)
-        self._body = ""  # the current claim's text, markers removed
-        self._markers: list[int] = []  # passage numbers cited for the current claim
-        self._space = ""  # whitespace held back until we know what follows it
-        self._gap = False  # a marker was seen since the last word
-        self._mid_sentence = False  # a claim was closed inside the current sentence
-        self._out: list[str] = []
-        self.repeating = False  # the model repeated an earlier claim word for word: the rest is ignored
-
-    @property
-    def text(self) -> str:
-        """Everything emitted so far."""
-        return "".join(self._out)
-
-    @property
-    def started(self) -> bool:
-        """True once any text has been emitted."""
-        return bool(self._out)
-
-    def feed(self, piece: str) -> str:
-        """Take the next generated piece; returns the text that can be shown now (maybe empty)."""
-        if self.repeating:
-            return ""
-        self._raw += piece
-        return self._emit(self._process(final=False))
-
-    def finish(self) -> str:
-        """End of generation: verify the last claim; returns the remaining text."""
-        parts = self._process(final=True)
-        if not self.repeating:
-            parts.append(self._close(sentence_end=True))
-        return self._emit(parts)
-
-    def _emit(self, parts: list[str]) -> str:
-        text = "".join(parts)
-        if text:
-            self._out.append(text)
-        return text
-
-    def _process(self, final: bool) -> list[str]:
-        parts: list[str] = []
-        while self._raw:
-            raw = self._raw
-            space = re.match(r"\s+", raw)
-            if space:
-                self._space += space.group()
-                self._raw = raw[space.end() :]
-                continue
-            if raw[0] == "[":
-                close = raw.find("]", 0, 40)
-                if close >= 0 and "\n" not in raw[:close]:
-                    numbers = parse_markers(raw[: close + 1])
-                    if numbers:
-                        self._markers.extend(numbers)
-                        self._raw = raw[close + 1 :]
-                        self._space, self._gap = "", True
-                        continue
-                elif not final and len(raw) < 40 and "\n" not in raw:
-                    break  # maybe a marker still arriving
-            if self._body and self._ends_sentence(raw):
-                parts.append(self._close(sentence_end=True))
-            elif self._body and self._ends_clause(raw):
-                parts.append(self._close(sentence_end=False))
-            if self.repeating:
-                self._raw = ""
-                break
-            if self._body or self._mid_sentence:
-                parts.append(self._space)
-                self._body += self._space
-            elif self._out or parts:
-                parts.append(self._space or " ")
-            self._space, self._gap = "", False
-            word = re.match(r"\[|[^\s\[]+", raw).group()
-            self._body += word
-            parts.append(word)
-            self._raw = raw[len(word) :]
-        return parts
-
-    def _ends_sentence(self, raw: str) -> bool:
-        if "\n" in self._space:
-            return True
-        if not (self._space or self._gap) or not _END.search(self._body):
-            return False
-        if self._body.endswith(".") and _ABBREV.search(self._body):
-            return False
-        return bool(_OPENS.match(raw))
-
-    def _ends_clause(self, raw: str) -> bool:
-        """A marker inside a sentence closes the claim before it, if that has a few words and text follows."""
-        return (
-            bool(self._markers)
-            and self._gap
-            and len(_WORD.findall(self._body)) >= CLAUSE_WORDS
-            and not _END.search(self._body)
-            and bool(re.match(r"[\w,;:(\"“'‘-]", raw))
-        )
-
-    def _close(self, sentence_end: bool) -> str:
-        """Verify the current claim; returns the markers (or mark) to put after it."""
-        body, markers = self._body.strip().lstrip(",;:-– ").strip(), self._markers
-        self._body, self._markers, self._mid_sentence = "", [], not sentence_end
-        if not body:
-            return ""
-        if any(s.text == body for s in self.sentences):
-            self.repeating = True  # a small model caught in a loop: stop here
-        checked = self.checker.check(body, markers)
-        self.sentences.append(checked)
-        if checked.status is Status.neutral:
-            return ""
-        supported = checked.status is not Status.unsupported
-        numbers = [self._number(s, supported) for s in checked.sources]
-        rendered = "".join(f"[{n}]" for n in dict.fromkeys(numbers))
-        if not supported:
-            rendered = f"{rendered} {UNSUPPORTED_MARK}".strip()
-        return f" {rendered}"
-
-    def _number(self, support: Support, supported: bool) -> int:
-        key = (support.evidence.passage.row, support.start, support.end, supported)
-        if key not in self._numbers:
-            n = len(self._numbers) + 1
-            self._numbers[key] = n
-            citation = citation_for(
-                n, support.evidence.passage, support.start, support.end, support.score, self.data
-            )
-            citation.supported = supported
-            self.citations.append(citation)
-        return self._numbers[key]
-
-    def answer(self, question: str, notice: str | None = None) -> Answer:
-        """The final Answer: the emitted text, its citations and the verification counts.
-
-        Text of which no sentence is supported by a passage (every claim marked, or no claim at all, such as a
-        reply to a question planted in a passage) is not presented as an answer: it abstains, with no citations,
-        and `notice` says so; the text stays, with its marks, for the reader to see what the model wrote.
-        """
-        claims = [s for s in self.sentences if s.status is not Status.neutral]
-        supported = sum(s.status is not Status.unsupported for s in claims)
-        abstained = not claims and any(
-            s.status is Status.neutral and is_not_found(s.text) for s in self.sentences
-        )
-        notes = [notice] if notice else []
-        summary = verification_summary(self.sentences)
-        if summary:
-            notes.append(summary)
-        if not abstained and not supported and self.text.strip():
-            abstained = True
-            notes.append(UNVERIFIED_NOTICE)
-        return Answer(
-            question=question,
-            answer=self.text,
-            abstained=abstained,
-            citations=[] if abstained else self.citations,
-            mode="generative",
-            outcome="none" if abstained else "answered",
-            notice=" ".join(notes) or None,
-            supported_sentences=supported,
-            total_sentences=len(claims),
-        )
-
-
-def verification_summary(sentences: Sequence[CheckedSentence]) -> str:
-    """A one-line account of what verification changed, or "" when every citation held as written."""
-    unsupported = sum(s.status is Status.unsupported for s in sentences)
-    moved = sum(s.status is Status.reattributed for s in sentences)
-    dropped = sum(len(s.dropped) for s in sentences)
-    claims = sum(s.status is not Status.neutral for s in sentences)
-    parts = []
-    if unsupported:
-        parts.append(
-            f"{unsupported} of {claims} sentences not supported by the passages (marked {UNSUPPORTED_MARK})"
-        )
-    if moved:
-        parts.append(f"{moved} re-attributed to the passage that supports {'it' if moved == 1 else 'them'}")
-    if dropped:
-        parts.append(
-            f"{dropped} citation{'s' if dropped > 1 else ''} to passages that were not retrieved removed"
-        )
-    return f"Citation check: {'; '.join(parts)}." if parts else ""

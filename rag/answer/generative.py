@@ -7,7 +7,8 @@ import re
 from collections.abc import Iterator, Sequence
 
 from rag.answer import ABSTAIN_TEXT, final_answer
-from rag.answer.citations import AnswerComposer, CitationChecker
+from rag.answer.citations import CitationChecker
+from rag.answer.composer import AnswerComposer
 from rag.embedding import Embedder
 from rag.llm.base import ChatModel, LLMUnavailable, Message
 from rag.retrieval import Retrieval

@@ -5,16 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.citations import (
-    UNSUPPORTED_MARK,
-    AnswerComposer,
-    CitationChecker,
-    Status,
-    names_in,
-    numbers_in,
-    parse_markers,
-    strip_preamble,
-)
+from rag.answer.citations import CitationChecker, Status, names_in, numbers_in, parse_markers, strip_preamble
+from rag.answer.composer import UNSUPPORTED_MARK, AnswerComposer
 from rag.pipeline import Pipeline
 from rag.types import Answer, Passage
 

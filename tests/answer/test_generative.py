@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from rag.answer import ABSTAIN_TEXT
-from rag.answer.citations import UNSUPPORTED_MARK, UNVERIFIED_NOTICE
+from rag.answer.composer import UNSUPPORTED_MARK, UNVERIFIED_NOTICE
 from rag.answer.generative import PASSAGES_HEADER, SYSTEM_PROMPT, build_messages, neutralize
 from rag.embedding import Embedder
 from rag.llm.local import LocalLLM

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.citations import UNSUPPORTED_MARK, UNVERIFIED_NOTICE, AnswerComposer, CitationChecker, Status
+from rag.answer.citations import CitationChecker, Status
 from rag.answer.claim_terms import quantities
+from rag.answer.composer import UNSUPPORTED_MARK, UNVERIFIED_NOTICE, AnswerComposer
 from rag.answer.verify import Claim, check_claim
 from rag.chunking import split_sentences
 from rag.embedding import Embedder

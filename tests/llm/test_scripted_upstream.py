@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.citations import UNSUPPORTED_MARK, UNVERIFIED_NOTICE
+from rag.answer.composer import UNSUPPORTED_MARK, UNVERIFIED_NOTICE
 from rag.embedding import Embedder
 from rag.pipeline import Pipeline
 from rag.types import Answer, Passage
