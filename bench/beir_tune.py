@@ -18,7 +18,6 @@ from pathlib import Path
 from rag.evaluation.beir import index_name_for, load_beir, run_beir
 from rag.evaluation.ir_metrics import evaluate
 from rag.pipeline import Pipeline
-from rag.retrieval import HybridRetriever
 from rag.settings import Settings
 
 FIELDS = {"candidates": int, "rrf_k": int, "dense_weight": float, "bm25_weight": float, "fusion": str}
@@ -56,9 +55,9 @@ def main() -> None:
     }
     for config in args.config or [""]:
         params = {**defaults, **parse(config)}
-        pipeline.retriever = HybridRetriever(pipeline.embedder, **params)
+        tuned = Pipeline(settings.model_copy(update=params), embedder=pipeline.embedder)
         started = time.perf_counter()
-        result = run_beir(pipeline, dataset)
+        result = run_beir(tuned, dataset)
         metrics = evaluate(result.run, dataset.qrels)
         line = {
             "split": args.split,
