@@ -14,7 +14,7 @@ import bisect
 import heapq
 import math
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,6 +57,7 @@ class EmbeddedStore:
         df: dict[str, int] | None = None,
         saved: set[str] | None = None,
         ann_min_chunks: int = DEFAULT_ANN_MIN_CHUNKS,
+        previous: EmbeddedStore | None = None,
     ) -> None:
         self.model_id = model_id
         self.dimension = dimension
@@ -75,19 +76,7 @@ class EmbeddedStore:
         self._documents: dict[str, Document] = {}
         self._records: dict[str, DocumentRecord] = {}
         self._alive: dict[int, np.ndarray] = {}
-        for i, s in enumerate(self.segments):
-            gone = self.dead[s.name]
-            if gone:
-                alive = np.ones(len(s.chunks), bool)
-                for doc_id in gone:
-                    lo, hi = s.doc_rows.get(doc_id, (0, 0, 0, 0))[:2]
-                    alive[lo:hi] = False
-                self._alive[i] = alive
-            for doc_id, doc in s.documents.items():
-                if doc_id not in gone:
-                    self._segment_of[doc_id] = i
-                    self._documents[doc_id] = doc
-                    self._records[doc_id] = s.records[doc_id]
+        self._index_documents(previous)
         self._live = sum(
             len(s.chunks) if i not in self._alive else int(self._alive[i].sum())
             for i, s in enumerate(self.segments)
@@ -99,6 +88,51 @@ class EmbeddedStore:
             )
         )
         self._df = df if df is not None else self._count_frequencies()
+
+    def _index_documents(self, previous: EmbeddedStore | None) -> None:
+        """Fill the live-document maps and alive masks. From `previous` (the snapshot this one was derived
+        from) only what changed is redone: segments gone or moved, newly dead documents, new segments; so an
+        update costs time for the documents it touches, not for the whole index."""
+        where = {id(s): j for j, s in enumerate(previous.segments)} if previous is not None else {}
+        kept = {i: where[id(s)] for i, s in enumerate(self.segments) if id(s) in where}
+        if previous is not None:
+            self._segment_of = dict(previous._segment_of)
+            self._documents = dict(previous._documents)
+            self._records = dict(previous._records)
+            stays = set(kept.values())
+            for j, s in enumerate(previous.segments):  # documents of segments merged away or dropped
+                if j not in stays:
+                    self._forget(s.documents, j)
+            for i, j in kept.items():
+                self._forget(self.dead[self.segments[i].name] - previous.dead[self.segments[i].name], j)
+        for i, s in enumerate(self.segments):
+            gone = self.dead[s.name]
+            j = kept.get(i)
+            if j is not None and previous is not None and gone == previous.dead[s.name]:
+                if j in previous._alive:
+                    self._alive[i] = previous._alive[j]
+            elif gone:
+                alive = np.ones(len(s.chunks), bool)
+                for doc_id in gone:
+                    lo, hi = s.doc_rows.get(doc_id, (0, 0, 0, 0))[:2]
+                    alive[lo:hi] = False
+                self._alive[i] = alive
+            if j is None:
+                for doc_id, doc in s.documents.items():
+                    if doc_id not in gone:
+                        self._segment_of[doc_id] = i
+                        self._documents[doc_id] = doc
+                        self._records[doc_id] = s.records[doc_id]
+            elif j != i:
+                for doc_id in s.documents:
+                    if doc_id not in gone:
+                        self._segment_of[doc_id] = i
+
+    def _forget(self, doc_ids: Iterable[str], segment: int) -> None:
+        """Drop these documents from the live maps where they are live in `segment` (a previous index)."""
+        for doc_id in doc_ids:
+            if self._segment_of.get(doc_id) == segment:
+                del self._segment_of[doc_id], self._documents[doc_id], self._records[doc_id]
 
     @classmethod
     def empty(cls, model_id: str, dimension: int, chunking: ChunkingConfig, **options: int) -> EmbeddedStore:
@@ -281,6 +315,7 @@ class EmbeddedStore:
             df={t: c for t, c in df.items() if c > 0},
             saved=set(self.saved),
             ann_min_chunks=self.ann_min_chunks,
+            previous=self,
         )
 
     def save(self, path: Path) -> str:

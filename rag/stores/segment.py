@@ -173,7 +173,7 @@ class Segment:
         (folder / "sentence_doc.json").write_text(json.dumps(self.sentence_doc), encoding="utf-8")
         if self.sentence_vectors is not None:
             np.save(folder / "sentence_vectors.npy", self.sentence_vectors)
-        sparse.save_npz(folder / "terms.npz", sparse.csc_matrix(self.terms.matrix))
+        sparse.save_npz(folder / "terms.npz", sparse.csc_matrix(self.terms.matrix), compressed=False)
         np.save(folder / "lengths.npy", self.terms.lengths)
         with open(folder / "vocab.json", "w", encoding="utf-8") as fh:
             json.dump(list(self.terms.vocab), fh, ensure_ascii=False)
