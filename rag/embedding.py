@@ -82,6 +82,49 @@ class Embedder:
         """Embed one query as a (dimension,) unit vector."""
         return self.embed([text])[0]
 
+    def embed_pooled(
+        self, texts: list[str], spans: list[np.ndarray], progress: bool = False
+    ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """One encoder pass per text: the texts' unit vectors (as `embed`), and per text the sums and counts of
+        the token embeddings inside each of its character `spans` ((m, 2) rows; a span's vector is its sum over
+        its count, normalised: the model's mean pooling restricted to the span). Texts go in length-sorted
+        batches; a span past the model's window counts 0 tokens."""
+        import torch
+
+        model = self._model
+        out = np.zeros((len(texts), self.dimension), np.float32)
+        pooled: list[tuple[np.ndarray, np.ndarray]] = [
+            (np.zeros((len(s), self.dimension), np.float32), np.zeros(len(s), np.float32)) for s in spans
+        ]
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        with self._lock, torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                features = model.tokenizer(
+                    [texts[i] for i in batch],
+                    padding=True,
+                    truncation=True,
+                    max_length=model.max_seq_length,
+                    return_offsets_mapping=True,
+                    return_tensors="pt",
+                )
+                offsets = features.pop("offset_mapping").numpy()
+                result = model(dict(features))
+                out[batch] = result["sentence_embedding"].float().numpy()
+                tokens = result["token_embeddings"].float().numpy()
+                mask = features["attention_mask"].numpy().astype(bool)
+                for row, i in enumerate(batch):
+                    if not len(spans[i]):
+                        continue
+                    lo, hi = offsets[row, :, 0], offsets[row, :, 1]
+                    real = mask[row] & (hi > lo)  # special tokens and padding have empty offsets
+                    lo_s, hi_s = spans[i][:, :1], spans[i][:, 1:]
+                    inside = ((lo[None, :] >= lo_s) & (hi[None, :] <= hi_s) & real[None, :]).astype(
+                        np.float32
+                    )
+                    pooled[i] = (inside @ tokens[row], inside.sum(axis=1))
+        return np.ascontiguousarray(out), pooled
+
 
 class QueryBatcher:
     """Micro-batches single-query embeddings from concurrent callers into one model call.
