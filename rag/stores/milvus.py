@@ -70,11 +70,8 @@ class MilvusStore:
         self._records, self.writes, self._df, self._sentences = records, writes, df, sentences
         self._live = sum(r.chunks for r in records.values())
         self._documents = read.Documents(self)
-        self._rows: dict[int, tuple[Chunk, np.ndarray]] = {}
-        self._ranked: tuple[list[int], dict[int, int]] = (
-            [],
-            {},
-        )  # rows of the last hybrid search, best first
+        self.rows: dict[int, tuple[Chunk, np.ndarray]] = {}  # chunks and vectors read so far, by row
+        self.ranked: tuple[list[int], dict[int, int]] = ([], {})  # the last hybrid search's rows, best first
 
     @classmethod
     def empty(
@@ -152,36 +149,15 @@ class MilvusStore:
         spans = tuple((int(s), int(e)) for s, e in row["sentences"])
         return Chunk(doc_id, self._records[doc_id].title, row["start"], row["end"], text, spans)
 
-    def _fetch(self, row: int) -> tuple[Chunk, np.ndarray]:
-        """A chunk and its vector, read with the rows ranked after it in the last hybrid search (a caller
-        walking down a ranking costs a few requests, not one per row)."""
-        hit = self._rows.get(row)
-        if hit is None:
-            order, position = self._ranked
-            at = position.get(row)
-            batch = [row] if at is None else order[at : at + max(16, at)]
-            batch = [r for r in batch if r not in self._rows]
-            if len(self._rows) + len(batch) > 100_000:
-                self._rows.clear()
-            fields = [*read.CHUNK_FIELDS, "vector"]
-            for found in self.cols.client.get(self.cols.name(CHUNKS), ids=batch, output_fields=fields):
-                if read.is_live(self, found):
-                    vector = np.asarray(found["vector"], np.float32)
-                    self._rows[found["row"]] = (self.chunk_of(found), vector)
-            hit = self._rows.get(row)
-            if hit is None:
-                raise IndexError(f"no chunk row {row}")
-        return hit
-
     def chunk(self, row: int) -> Chunk:
         """The chunk at a row returned by a search."""
         view = self._view()
-        return view.chunk(row) if view is not None else self._fetch(row)[0]
+        return view.chunk(row) if view is not None else read.fetch(self, row)[0]
 
     def chunk_vector(self, row: int) -> np.ndarray:
         """The stored vector of the chunk at `row`."""
         view = self._view()
-        return view.chunk_vector(row) if view is not None else self._fetch(row)[1]
+        return view.chunk_vector(row) if view is not None else read.fetch(self, row)[1]
 
     def _live_rows(self, expr: str) -> list[dict]:
         return [r for r in self.cols.scan(CHUNKS, expr, read.CHUNK_FIELDS) if read.is_live(self, r)]
@@ -265,7 +241,7 @@ class MilvusStore:
             sparse = self.keyword_search(tokens, n) if fusion.bm25_weight > 0 and n else []
             fused = fusion.run(dense, sparse, self._live)
         order = sorted(fused, key=lambda row: (-fused[row], row))
-        self._ranked = (order, {row: i for i, row in enumerate(order)})
+        self.ranked = (order, {row: i for i, row in enumerate(order)})
         return fused, dense, sparse
 
     def export(self, doc_id: str) -> PreparedDocument:

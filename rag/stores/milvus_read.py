@@ -14,7 +14,7 @@ from rag.errors import IndexUnavailable
 from rag.stores.keyword import K1
 from rag.stores.milvus_collections import CHUNKS, DOCUMENTS, SENTENCES, Collections, quoted, sentence_key
 from rag.stores.protocol import ChunkingConfig, DocumentRecord, PreparedDocument, Ranking, SentenceKey
-from rag.types import Document
+from rag.types import Chunk, Document
 
 if TYPE_CHECKING:
     from rag.fusion import Fusion
@@ -184,3 +184,24 @@ def export_many(store: MilvusStore, doc_ids: Sequence[str] | None) -> list[Prepa
             )
         )
     return out
+
+
+def fetch(store: MilvusStore, row: int) -> tuple[Chunk, np.ndarray]:
+    """A chunk and its vector, read together with the rows ranked after it in the last hybrid search (a
+    caller walking down a ranking costs a few requests, not one per row)."""
+    hit = store.rows.get(row)
+    if hit is None:
+        order, position = store.ranked
+        at = position.get(row)
+        batch = [row] if at is None else order[at : at + max(16, at)]
+        batch = [r for r in batch if r not in store.rows]
+        if len(store.rows) + len(batch) > 100_000:
+            store.rows.clear()
+        fields = [*CHUNK_FIELDS, "vector"]
+        for found in store.cols.client.get(store.cols.name(CHUNKS), ids=batch, output_fields=fields):
+            if is_live(store, found):
+                store.rows[found["row"]] = (store.chunk_of(found), np.asarray(found["vector"], np.float32))
+        hit = store.rows.get(row)
+        if hit is None:
+            raise IndexError(f"no chunk row {row}")
+    return hit

@@ -48,14 +48,14 @@ if TYPE_CHECKING:
     from rag.stores.milvus import MilvusStore
 
 
-def index_meta(store: MilvusStore, **extra: object) -> dict:
+def index_meta(store: MilvusStore, sentences: bool, **extra: object) -> dict:
     """The index's bookkeeping record: model, dimension, chunking, roots, sentence vectors, next row."""
     return {
         "model": store.model_id,
         "dimension": store.dimension,
         "chunking": store.chunking.__dict__,
         "roots": store.roots,
-        "sentences": store.has_sentence_vectors,
+        "sentences": sentences,
         "next_row": store.next_row,
         **extra,
     }
@@ -88,7 +88,7 @@ def apply(store: MilvusStore) -> None:
         cols.create(store.dimension, store.exact)
         records, writes, df, sentences, next_row = {}, {}, Counter(), True, 0
         store.next_row = 0
-        cols.set_meta("index", index_meta(store, sentences=True))
+        cols.set_meta("index", index_meta(store, True))
     else:
         cols.load()
         recover(cols)
@@ -129,13 +129,13 @@ def apply(store: MilvusStore) -> None:
         writes[p.document.doc_id] = write
     store.next_row = row
     store.commit(dict(sorted(records.items())), writes, {t: c for t, c in df.items() if c > 0}, sentences)
-    cols.set_meta("index", index_meta(store))
+    cols.set_meta("index", index_meta(store, sentences))
     cols.client.delete(cols.name(META), ids=["pending"])
 
 
 def mark_version(store: MilvusStore, version: str) -> None:
     """Record `version` as the index's current one in the meta collection."""
-    store.cols.set_meta("index", index_meta(store, version=version))
+    store.cols.set_meta("index", index_meta(store, store.has_sentence_vectors, version=version))
 
 
 def document_rows(
