@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 MERGE_FACTOR = 8  # segments of one size tier merged into one when this many exist
 DEAD_SHARE = 0.5  # a segment with more than this share of dead chunks is rewritten
-DEFAULT_ANN_MIN_CHUNKS = 20_000  # rag.settings.Settings.ann_min_chunks
+DEFAULT_ANN_MIN_CHUNKS = 50_000  # rag.settings.Settings.ann_min_chunks
 
 
 class EmbeddedStore:
