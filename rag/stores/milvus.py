@@ -70,7 +70,7 @@ class MilvusStore:
         self._records, self.writes, self._df, self._sentences = records, writes, df, sentences
         self._live = sum(r.chunks for r in records.values())
         self._documents = read.Documents(self)
-        self.rows: dict[int, tuple[Chunk, np.ndarray]] = {}  # chunks and vectors read so far, by row
+        self.rows: dict[int, tuple[Chunk, np.ndarray | None]] = {}  # chunks (and vectors) read, by row
         self.ranked: tuple[list[int], dict[int, int]] = ([], {})  # the last hybrid search's rows, best first
 
     @classmethod
@@ -157,7 +157,9 @@ class MilvusStore:
     def chunk_vector(self, row: int) -> np.ndarray:
         """The stored vector of the chunk at `row`."""
         view = self._view()
-        return view.chunk_vector(row) if view is not None else read.fetch(self, row)[1]
+        vector = view.chunk_vector(row) if view is not None else read.fetch(self, row, vector=True)[1]
+        assert vector is not None
+        return vector
 
     def _live_rows(self, expr: str) -> list[dict]:
         return [r for r in self.cols.scan(CHUNKS, expr, read.CHUNK_FIELDS) if read.is_live(self, r)]

@@ -186,21 +186,23 @@ def export_many(store: MilvusStore, doc_ids: Sequence[str] | None) -> list[Prepa
     return out
 
 
-def fetch(store: MilvusStore, row: int) -> tuple[Chunk, np.ndarray]:
-    """A chunk and its vector, read together with the rows ranked after it in the last hybrid search (a
-    caller walking down a ranking costs a few requests, not one per row)."""
+def fetch(store: MilvusStore, row: int, vector: bool = False) -> tuple[Chunk, np.ndarray | None]:
+    """A chunk (and its vector when asked for). Chunks are read together with the rows ranked after them in
+    the last hybrid search, so a caller walking down a ranking costs a few requests, not one per row; vectors
+    are read one by one (a retriever needs them only for the few hits the dense search did not return)."""
     hit = store.rows.get(row)
-    if hit is None:
+    if hit is None or (vector and hit[1] is None):
         order, position = store.ranked
         at = position.get(row)
-        batch = [row] if at is None else order[at : at + max(16, at)]
-        batch = [r for r in batch if r not in store.rows]
+        batch = [row] if at is None or vector else order[at : at + max(16, at)]
+        batch = [r for r in batch if r == row or r not in store.rows]
         if len(store.rows) + len(batch) > 100_000:
             store.rows.clear()
-        fields = [*CHUNK_FIELDS, "vector"]
+        fields = [*CHUNK_FIELDS, "vector"] if vector else CHUNK_FIELDS
         for found in store.cols.client.get(store.cols.name(CHUNKS), ids=batch, output_fields=fields):
             if is_live(store, found):
-                store.rows[found["row"]] = (store.chunk_of(found), np.asarray(found["vector"], np.float32))
+                values = np.asarray(found["vector"], np.float32) if vector else None
+                store.rows[found["row"]] = (store.chunk_of(found), values)
         hit = store.rows.get(row)
         if hit is None:
             raise IndexError(f"no chunk row {row}")
