@@ -15,7 +15,7 @@ import pytest
 
 from rag.ingest import prepare
 from rag.stores import ChunkingConfig, EmbeddedStore, passage_text
-from rag.stores.embedded import MERGE_FACTOR
+from rag.stores.merging import MERGE_FACTOR
 from rag.text import tokenize
 from rag.types import Document
 from tests.conftest import REPO

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import heapq
-import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.stores.keyword import idf as bm25_idf
+from rag.stores.merging import merged
 from rag.stores.protocol import (
     ChunkingConfig,
     DocumentRecord,
@@ -35,8 +35,6 @@ from rag.types import Chunk, Document
 if TYPE_CHECKING:
     from rag.fusion import Fusion
 
-MERGE_FACTOR = 8  # segments of one size tier merged into one when this many exist
-DEAD_SHARE = 0.5  # a segment with more than this share of dead chunks is rewritten
 DEFAULT_ANN_MIN_CHUNKS = 50_000  # rag.settings.Settings.ann_min_chunks
 
 
@@ -304,7 +302,7 @@ class EmbeddedStore:
             segments.append(fresh)
             dead[fresh.name] = set()
             df.update(fresh.terms.document_frequencies())
-        segments, dead = _merged(segments, dead, self.dimension, self.ann_min_chunks)
+        segments, dead = merged(segments, dead, self.dimension, self.ann_min_chunks)
         return EmbeddedStore(
             model_id=self.model_id,
             dimension=self.dimension,
@@ -343,38 +341,3 @@ def _chunk_terms(segment: Segment, doc_id: str) -> Counter[str]:
     for tokens in tokenize([passage_text(c) for c in segment.chunks[lo:hi]]):
         counts.update(set(tokens))
     return counts
-
-
-def _tier(rows: int) -> int:
-    return int(math.log(max(rows, 1), MERGE_FACTOR))
-
-
-def _merged(
-    segments: list[Segment], dead: dict[str, set[str]], dimension: int, ann_min_chunks: int
-) -> tuple[list[Segment], dict[str, set[str]]]:
-    """Segments after the merge policy: empty ones dropped, mostly-dead ones rewritten, full tiers merged."""
-    live = {s.name: len(s.documents) - len(dead[s.name]) for s in segments}
-    segments = [s for s in segments if live[s.name] > 0]
-    while True:
-        rewrite = [s for s in segments if dead[s.name] and _dead_share(s, dead[s.name]) > DEAD_SHARE]
-        if not rewrite:
-            tiers: dict[int, list[Segment]] = {}
-            for s in segments:
-                tiers.setdefault(_tier(_live_rows(s, dead[s.name])), []).append(s)
-            rewrite = next((group for group in tiers.values() if len(group) >= MERGE_FACTOR), [])
-        if not rewrite:
-            return segments, dead
-        merged = Segment.merge([(s, dead[s.name]) for s in rewrite], dimension, ann_min_chunks)
-        names = {s.name for s in rewrite}
-        at = min(i for i, s in enumerate(segments) if s.name in names)
-        segments = [s for s in segments if s.name not in names]
-        segments.insert(at, merged)
-        dead = {n: ids for n, ids in dead.items() if n not in names} | {merged.name: set()}
-
-
-def _live_rows(segment: Segment, gone: set[str]) -> int:
-    return len(segment.chunks) - sum(segment.records[d].chunks for d in gone if d in segment.records)
-
-
-def _dead_share(segment: Segment, gone: set[str]) -> float:
-    return 1 - _live_rows(segment, gone) / max(1, len(segment.chunks))
