@@ -8,7 +8,13 @@ import Stemmer
 from rag.text import fold_accents, tokenize, tokens
 from tests.conftest import CORPUS
 
-ODD = ["", "the of and", "Liège's 220,000 m² hub — Ali's “Double 11”", "naïve café co-operation 3D x", "A a I"]
+ODD = [
+    "",
+    "the of and",
+    "Liège's 220,000 m² hub — Ali's “Double 11”",
+    "naïve café co-operation 3D x",
+    "A a I",
+]
 
 
 def test_tokens_equal_bm25s_tokenize_on_the_corpus_and_odd_text() -> None:
