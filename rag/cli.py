@@ -12,12 +12,12 @@ from typing import Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.markup import escape
 
+from rag.cli_common import IndexOpt, ModeOpt, TopKOpt, console, err, make_pipeline, settings_for
+from rag.cli_eval import eval_, train_answerability
 from rag.cli_migrate import migrate
 from rag.errors import RagError
-from rag.settings import AnswerMode, Settings
 
 try:  # typer >= 0.20 carries its own copy of click
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
@@ -30,36 +30,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Ask questions of your documents and get answers cited to the exact passage.",
 )
-console = Console()
-err = Console(stderr=True)
-
-IndexOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--index",
-        "-i",
-        help="Index name under RAG_INDEX_DIR (default: RAG_INDEX_NAME, i.e. 'seed', the seed corpus).",
-    ),
-]
-TopKOpt = Annotated[int | None, typer.Option("--top-k", "-k", min=1, max=100, help="Passages to retrieve.")]
-ModeOpt = Annotated[
-    AnswerMode | None, typer.Option("--mode", "-m", help="Answer mode (default RAG_ANSWER_MODE).")
-]
-
-
-def settings_for(index: str | None, **overrides: object) -> Settings:
-    """Settings from the environment, with the command's options on top."""
-    values = {k: v for k, v in overrides.items() if v is not None}
-    if index is not None:
-        values["index_name"] = index
-    return Settings(**values)
-
-
-def make_pipeline(settings: Settings):
-    """The Pipeline for these settings (loads the embedding model)."""
-    from rag.pipeline import Pipeline
-
-    return Pipeline(settings)
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -191,194 +161,6 @@ def chat(index: IndexOpt = None, top_k: TopKOpt = None, mode: ModeOpt = None) ->
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
 
 
-@app.command("eval")
-def eval_(
-    questions: Annotated[
-        Path | None,
-        typer.Argument(
-            help="Question set (.jsonl): id, question, answers (empty list = unanswerable), evidence.",
-            show_default=False,
-        ),
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write per-question answers here (.jsonl).")
-    ] = None,
-    report: Annotated[
-        Path | None,
-        typer.Option("--report", "-r", help="Write a report folder: summary.md, metrics.json and PNG plots."),
-    ] = None,
-    beir: Annotated[
-        Path | None,
-        typer.Option(
-            "--beir",
-            help="Score retrieval on a BEIR dataset folder "
-            "(corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv); its corpus is "
-            "indexed once into index 'beir-<folder name>' and reused.",
-        ),
-    ] = None,
-    split: Annotated[
-        str | None,
-        typer.Option(
-            "--split",
-            help="BEIR qrels split to score (default test); for a "
-            "question set, only its items of this split (dev or test).",
-            show_default=False,
-        ),
-    ] = None,
-    run: Annotated[
-        Path | None,
-        typer.Option(
-            "--run", help="With --beir: write the ranking as a TREC run file (qid Q0 docid rank score tag)."
-        ),
-    ] = None,
-    depth: Annotated[
-        int, typer.Option("--depth", min=1, max=1000, help="With --beir: documents ranked per query.")
-    ] = 100,
-    compare: Annotated[
-        tuple[Path, Path] | None,
-        typer.Option(
-            "--compare",
-            help="Print two runs' metrics.json (or report folders) side by side: --compare A.json B.json.",
-            show_default=False,
-        ),
-    ] = None,
-    index: IndexOpt = None,
-    top_k: TopKOpt = None,
-    mode: ModeOpt = None,
-    claims: Annotated[
-        Path | None,
-        typer.Option(
-            "--claims",
-            help="Score answerability on the SciFact claims "
-            "of a BEIR SciFact folder (--split train or validation), asked "
-            "over an index of the abstracts they cite.",
-        ),
-    ] = None,
-    removal: Annotated[
-        bool,
-        typer.Option(
-            "--removal",
-            help="With a question set: also ask each answerable "
-            "question again with the sentences holding its answer removed from the "
-            "index (in memory); it must then not be answered.",
-        ),
-    ] = False,
-) -> None:
-    """Score answers on a question set, retrieval on a BEIR dataset, or compare two runs.
-
-    \b
-    rag eval evals/seed_questions.jsonl --out results.jsonl --report reports/seed
-    rag eval evals/natural_questions.jsonl --split test --removal --report reports/natural-test
-    rag eval --beir ../shared/data/scifact --split test --run scifact.trec --report reports/scifact
-    rag eval --claims ../shared/data/scifact --split validation --removal --report reports/claims
-    rag eval --compare reports/seed-a/metrics.json reports/seed-b/metrics.json
-    """
-    from rag.errors import InvalidInput
-    from rag.evaluation import commands
-
-    chosen = [
-        name
-        for name, value in (
-            ("QUESTIONS", questions),
-            ("--beir", beir),
-            ("--compare", compare),
-            ("--claims", claims),
-        )
-        if value
-    ]
-    if len(chosen) != 1:
-        raise InvalidInput(
-            "give exactly one of: a question file, --beir DIR, --claims DIR or --compare A B"
-            + (f" (got {', '.join(chosen)})" if chosen else "; see rag eval --help")
-        )
-    if compare:
-        commands.eval_compare(console, *compare)
-        return
-    if claims is not None:
-        commands.eval_claims(
-            console,
-            make_pipeline,
-            settings_for(index or f"scifact-claims-{split or 'validation'}"),
-            claims,
-            split=split or "validation",
-            report=report,
-            removal=removal,
-        )
-        return
-    if beir is not None:
-        if out is not None or removal:
-            raise InvalidInput(
-                "--out and --removal are for question sets; with --beir use --run and --report"
-            )
-        from rag.evaluation.beir import index_name_for
-
-        commands.eval_beir(
-            console,
-            make_pipeline,
-            settings_for(index or index_name_for(beir)),
-            beir,
-            split=split or "test",
-            run_path=run,
-            report=report,
-            depth=depth,
-        )
-        return
-    if run is not None:
-        raise InvalidInput("--run is for BEIR datasets (--beir DIR)")
-    commands.eval_questions(
-        console,
-        make_pipeline,
-        settings_for(index),
-        questions,
-        out=out,
-        report=report,
-        top_k=top_k,
-        mode=mode,
-        split=split,
-        removal=removal,
-    )
-
-
-@app.command("train-answerability")
-def train_answerability(
-    source: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--questions",
-            "-q",
-            help="Training question set, "
-            "PATH or PATH:SPLIT (repeatable; test splits are "
-            "refused). Default: evals/natural_questions.jsonl:dev "
-            "and evals/seed_questions.jsonl.",
-            show_default=False,
-        ),
-    ] = None,
-    removal: Annotated[
-        bool,
-        typer.Option(
-            "--removal/--no-removal", help="Add each answerable question's removal-based unanswerable twin."
-        ),
-    ] = True,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the model (JSON).")] = Path(
-        "rag/answer/answerability.json"
-    ),
-    index: IndexOpt = None,
-) -> None:
-    """Fit the answerability model on training questions and print the threshold to apply.
-
-    \b
-    rag train-answerability                      # the bundled model's recipe
-    RAG_ANSWERABILITY_MODEL=my.json rag ask ...  # use another model
-    """
-    from rag.evaluation.training import train
-
-    result = train(
-        make_pipeline(settings_for(index)), source, removal=removal, out=out, progress=sys.stderr.isatty()
-    )
-    console.print(result.summary(), highlight=False)
-    console.print(f"model written to {out}", highlight=False)
-
-
 @app.command()
 def serve(
     index: IndexOpt = None,
@@ -394,6 +176,8 @@ def serve(
         pass
 
 
+app.command("eval")(eval_)
+app.command("train-answerability")(train_answerability)
 app.command("migrate")(migrate)
 
 _STARTED = time.perf_counter()

@@ -41,7 +41,7 @@ def migrate(
 
     Afterwards serve it with RAG_STORE=milvus (and RAG_MILVUS_URI when not the default file).
     """
-    from rag.cli import console, err, settings_for
+    from rag.cli_common import console, err, settings_for
     from rag.stores import EmbeddedStore, empty_store
 
     source_settings = settings_for(index)
