@@ -1,4 +1,4 @@
-"""The cross-process write lock of an index folder, its CURRENT pointer, and fsync of folders."""
+"""The cross-process write lock of an index folder, its CURRENT pointer, and durable file replacement."""
 
 from __future__ import annotations
 
@@ -59,3 +59,20 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_durably(path: Path, text: str) -> None:
+    """Replace the file `path` with `text` atomically and durably (a temporary file, fsync, `os.replace`,
+    then fsync of the folder), so a crash leaves either the old file or the new one."""
+    staging = path.with_name(f".{path.name}.tmp")
+    with open(staging, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(staging, path)
+    fsync_dir(path.parent)
+
+
+def set_current(path: Path, version: str) -> None:
+    """Make `version` the one the index at `path` serves (the `CURRENT` pointer others watch)."""
+    write_durably(path / "CURRENT", version + "\n")

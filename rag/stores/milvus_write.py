@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 import uuid
 from collections import Counter
@@ -25,7 +24,7 @@ import numpy as np
 from pymilvus import MilvusException
 
 from rag.errors import IndexUnavailable
-from rag.stores.locking import fsync_dir, write_lock
+from rag.stores.locking import set_current, write_lock
 from rag.stores.milvus_collections import (
     BLOBS,
     CHUNKS,
@@ -214,11 +213,5 @@ def save(store: MilvusStore, path: Path) -> str:
             raise IndexUnavailable(
                 f"index {store.name!r}: Milvus refused the write ({exc.message})"
             ) from None
-        pointer = path / ".CURRENT.tmp"
-        with open(pointer, "w", encoding="utf-8") as fh:
-            fh.write(version + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(pointer, path / "CURRENT")
-        fsync_dir(path)
+        set_current(path, version)
         return version

@@ -12,7 +12,6 @@ this format at its next save.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 import uuid
@@ -24,7 +23,7 @@ import numpy as np
 from rag.errors import IndexUnavailable
 from rag.stores.embedded import DEFAULT_ANN_MIN_CHUNKS, EmbeddedStore
 from rag.stores.keyword import TermMatrix
-from rag.stores.locking import current_version, fsync_dir, write_lock
+from rag.stores.locking import current_version, fsync_dir, set_current, write_durably, write_lock
 from rag.stores.protocol import ChunkingConfig, DocumentRecord, passage_text
 from rag.stores.segment import Segment, new_name, read_chunks, read_documents
 from rag.text import tokenize
@@ -57,20 +56,10 @@ def save(store: EmbeddedStore, path: Path) -> str:
                 raise
         fsync_dir(segments_dir)
         version = f"v-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
-        staging = versions_dir / f".tmp-{version}.json"
-        with open(staging, "w", encoding="utf-8") as fh:
-            json.dump(_manifest(store), fh, indent=1, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(staging, versions_dir / f"{version}.json")
-        fsync_dir(versions_dir)
-        pointer = path / ".CURRENT.tmp"
-        with open(pointer, "w", encoding="utf-8") as fh:
-            fh.write(version + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(pointer, path / "CURRENT")
-        fsync_dir(path)
+        write_durably(
+            versions_dir / f"{version}.json", json.dumps(_manifest(store), indent=1, ensure_ascii=False)
+        )
+        set_current(path, version)
         store.saved.update(s.name for s in store.segments)
         _prune(path, version)
         return version
