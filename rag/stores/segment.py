@@ -132,14 +132,6 @@ class Segment:
                 faiss.omp_set_num_threads(1)
             self.ann = index
 
-    @cached_property
-    def exact(self) -> faiss.IndexFlatIP:
-        """Exact inner-product index over the chunk vectors."""
-        index = faiss.IndexFlatIP(self.dimension)
-        if len(self.vectors):
-            index.add(self.vectors)
-        return index
-
     def dense(self, vector: np.ndarray, k: int, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(local rows, scores) of the `k` nearest chunks (approximate when an HNSW index exists)."""
         k = min(k, len(self.chunks))
@@ -149,7 +141,9 @@ class Segment:
             params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))
             scores, rows = self.ann.search(vector.reshape(1, -1), k, params=params)
         else:
-            scores, rows = self.exact.search(vector.reshape(1, -1), k)
+            # Exact search straight over the segment's own array: no FAISS flat copy of the vectors to keep.
+            query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
+            scores, rows = faiss.knn(query, self.vectors, k, metric=faiss.METRIC_INNER_PRODUCT)
         keep = rows[0] >= 0
         return rows[0][keep].astype(np.int64), scores[0][keep]
 
