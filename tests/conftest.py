@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -13,6 +17,36 @@ from rag.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
+
+
+def run_rag(
+    args: Sequence[str],
+    index_dir: Path,
+    timeout: int = 300,
+    command: Sequence[str] = (sys.executable, "-m", "rag.cli"),
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `rag` command line (`command`: the module, or the installed entry point) in a child process
+    over `index_dir`, the seed corpus as default corpus; the caller's RAG_INDEX_NAME and RAG_STORE do not leak in."""
+    env = {
+        **os.environ,
+        "RAG_INDEX_DIR": str(index_dir),
+        "RAG_CORPUS_DIR": str(CORPUS),
+        "HF_HUB_OFFLINE": "1",
+    }
+    env.pop("RAG_INDEX_NAME", None)
+    env.pop("RAG_STORE", None)
+    return subprocess.run(
+        [*command, *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 SCIFACT = REPO.parent / "shared" / "data" / "scifact"
 
 

@@ -13,24 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS, REPO
+from tests.conftest import CORPUS, REPO, run_rag
 
 RAG = [sys.executable, "-m", "rag.cli"]
 
 
 def run(args: list[str], env_dir: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RAG_INDEX_DIR": str(env_dir), "RAG_CORPUS_DIR": str(CORPUS), "HF_HUB_OFFLINE": "1"}
-    env.pop("RAG_INDEX_NAME", None)
-    return subprocess.run(
-        RAG + args,
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_rag(args, env_dir, timeout)
 
 
 @pytest.fixture(scope="module")
@@ -145,19 +134,8 @@ def test_terminal_chat_follows_the_conversation(cli_index: Path) -> None:
 RAG_BIN = Path(sys.executable).parent / "rag"  # the installed entry point, as a user runs it
 
 
-def run_rag(args: list[str], env_dir: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RAG_INDEX_DIR": str(env_dir), "RAG_CORPUS_DIR": str(CORPUS), "HF_HUB_OFFLINE": "1"}
-    env.pop("RAG_INDEX_NAME", None)
-    return subprocess.run(
-        [str(RAG_BIN), *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-    )
+def run_entry_point(args: list[str], env_dir: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    return run_rag(args, env_dir, timeout, command=[str(RAG_BIN)])
 
 
 @pytest.mark.parametrize(
@@ -181,7 +159,7 @@ def run_rag(args: list[str], env_dir: Path, timeout: int = 300) -> subprocess.Co
 def test_usage_errors_are_one_line_with_the_usage_and_exit_code_2(
     tmp_path: Path, args: list[str], message: str, usage: str
 ) -> None:
-    done = run_rag(args, tmp_path, timeout=120)
+    done = run_entry_point(args, tmp_path, timeout=120)
     assert done.returncode == 2, (args, done.stderr)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, done.stderr
@@ -190,14 +168,14 @@ def test_usage_errors_are_one_line_with_the_usage_and_exit_code_2(
 
 
 def test_help_still_exits_0_and_shows_markers(tmp_path: Path) -> None:
-    done = run_rag(["ask", "--help"], tmp_path, timeout=120)
+    done = run_entry_point(["ask", "--help"], tmp_path, timeout=120)
     assert done.returncode == 0 and "Usage: rag ask" in done.stdout
     assert "[n] citations" in done.stdout  # not eaten as markup
 
 
 def test_index_reports_files_read_chunks_embedded_and_its_wall_time(tmp_path: Path) -> None:
     started = time.perf_counter()
-    done = run_rag(["index", str(CORPUS)], tmp_path)
+    done = run_entry_point(["index", str(CORPUS)], tmp_path)
     wall = time.perf_counter() - started
     assert done.returncode == 0, done.stderr
     assert "reading files: 5 files" in done.stderr and "reading files: 5/5 files done" in done.stderr
@@ -216,7 +194,7 @@ def test_index_reports_files_read_chunks_embedded_and_its_wall_time(tmp_path: Pa
 
 
 def test_index_on_a_terminal_shows_bars_with_counts_and_an_eta(tmp_path: Path) -> None:
-    assert run_rag(["index", str(CORPUS)], tmp_path).returncode == 0
+    assert run_entry_point(["index", str(CORPUS)], tmp_path).returncode == 0
     env = {
         **os.environ,
         "RAG_INDEX_DIR": str(tmp_path),

@@ -3,9 +3,6 @@ its page number (API object, sources card, CLI)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,7 +14,7 @@ from rag.documents import clean_pages, load_bytes, load_paths
 from rag.embedding import Embedder
 from rag.pipeline import Pipeline
 from rag.types import Document, Passage
-from tests.conftest import CORPUS, REPO, make_settings, pdf_bytes, pdf_escape
+from tests.conftest import make_settings, pdf_bytes, pdf_escape, run_rag
 from ui.sources import card_html
 
 # One fact per page, each asked about below; filler sentences make every page longer than one chunk.
@@ -194,23 +191,8 @@ def test_cli_shows_the_page(tmp_path: Path) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "notes.pdf").write_bytes(PDF)
-    env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "index"), "RAG_CORPUS_DIR": str(CORPUS)}
-    env.pop("RAG_INDEX_NAME", None)
-
-    def rag(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "rag.cli", *args],
-            check=False,
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=REPO,
-            timeout=300,
-            stdin=subprocess.DEVNULL,
-        )
-
-    done = rag("index", str(folder), "--index", "pdfs")
+    done = run_rag(["index", str(folder), "--index", "pdfs"], tmp_path / "index")
     assert done.returncode == 0, done.stderr
-    done = rag("ask", QUESTIONS[2], "--index", "pdfs")
+    done = run_rag(["ask", QUESTIONS[2], "--index", "pdfs"], tmp_path / "index")
     assert done.returncode == 0, done.stderr
     assert "(notes, page 3, chars" in done.stdout, done.stdout

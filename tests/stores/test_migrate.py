@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,30 +12,9 @@ from rag.evaluation.qa import evaluate_questions
 from rag.evaluation.questions import load_questions
 from rag.pipeline import Pipeline
 from rag.stores import EmbeddedStore, MilvusStore, load_store
-from tests.conftest import CORPUS, REPO, make_settings
+from tests.conftest import REPO, make_settings, run_rag
 
 SEED = REPO / "evals" / "seed_questions.jsonl"
-
-
-def rag(args: list[str], index_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "RAG_INDEX_DIR": str(index_dir),
-        "RAG_CORPUS_DIR": str(CORPUS),
-        "HF_HUB_OFFLINE": "1",
-    }
-    env.pop("RAG_INDEX_NAME", None)
-    env.pop("RAG_STORE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +22,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory, seed_index_dir: Path) -> 
     """An index folder where the seed index was migrated into Milvus (Milvus Lite file in that folder)."""
     root = tmp_path_factory.mktemp("migrated")
     shutil.copytree(seed_index_dir / "seed", root / "seed")
-    done = rag(["migrate", "--index", "seed", "--to", "milvus"], root)
+    done = run_rag(["migrate", "--index", "seed", "--to", "milvus"], root)
     assert done.returncode == 0, done.stderr
     assert "index seed in milvus: 5 documents" in done.stdout and "--index seed.embedded" in done.stdout
     assert "copied 5/5 documents" in done.stderr
@@ -71,15 +47,15 @@ def test_migrate_copies_the_stored_vectors(migrated: Path, seed_index_dir: Path)
 
 
 def test_migrate_errors_are_one_line_with_exit_2(migrated: Path) -> None:
-    done = rag(["migrate", "--index", "nothing-here"], migrated)
+    done = run_rag(["migrate", "--index", "nothing-here"], migrated)
     assert (
         done.returncode == 2
         and done.stderr.count("\n") == 1
         and "no index named 'nothing-here'" in done.stderr
     )
-    done = rag(["migrate", "--index", "seed.embedded", "--as", "seed"], migrated)
+    done = run_rag(["migrate", "--index", "seed.embedded", "--as", "seed"], migrated)
     assert done.returncode == 2 and "already exists" in done.stderr
-    done = rag(["migrate", "--index", "seed.embedded", "--to", "faiss"], migrated)
+    done = run_rag(["migrate", "--index", "seed.embedded", "--to", "faiss"], migrated)
     assert done.returncode == 2 and "--to" in done.stderr
 
 
