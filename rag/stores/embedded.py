@@ -13,13 +13,14 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rag.stores.keyword import idf as bm25_idf
+from rag.stores.live import LiveView, chunk_terms
 from rag.stores.merging import merged
 from rag.stores.protocol import (
     ChunkingConfig,
@@ -29,7 +30,6 @@ from rag.stores.protocol import (
     SentenceKey,
 )
 from rag.stores.segment import Segment
-from rag.text import tokenize
 from rag.types import Chunk, Document
 
 if TYPE_CHECKING:
@@ -61,90 +61,24 @@ class EmbeddedStore:
         self.dimension = dimension
         self.chunking = chunking
         self.roots = roots
-        self.segments = list(segments)
-        self.dead = {s.name: frozenset((dead or {}).get(s.name, ())) for s in self.segments}
         self.saved = saved if saved is not None else set()  # names of segments already on disk
         self.ann_min_chunks = ann_min_chunks
+        view = LiveView.of(segments, dead or {}, previous._view if previous is not None else None)
+        self._view = view
+        self.segments, self.dead = view.segments, view.dead
+        self._segment_of, self._documents, self._records = view.segment_of, view.documents, view.records
+        self._alive, self._live, self._length = view.alive, view.chunks, view.length
         self._bases = []
         total = 0
         for s in self.segments:
             self._bases.append(total)
             total += len(s.chunks)
-        self._segment_of: dict[str, int] = {}
-        self._documents: dict[str, Document] = {}
-        self._records: dict[str, DocumentRecord] = {}
-        self._alive: dict[int, np.ndarray] = {}
-        self._index_documents(previous)
-        self._live = sum(
-            len(s.chunks) if i not in self._alive else int(self._alive[i].sum())
-            for i, s in enumerate(self.segments)
-        )
-        self._length = float(
-            sum(
-                s.terms.lengths.sum() if i not in self._alive else s.terms.lengths[self._alive[i]].sum()
-                for i, s in enumerate(self.segments)
-            )
-        )
-        self._df = df if df is not None else self._count_frequencies()
-
-    def _index_documents(self, previous: EmbeddedStore | None) -> None:
-        """Fill the live-document maps and alive masks. From `previous` (the snapshot this one was derived
-        from) only what changed is redone: segments gone or moved, newly dead documents, new segments; so an
-        update costs time for the documents it touches, not for the whole index."""
-        where = {id(s): j for j, s in enumerate(previous.segments)} if previous is not None else {}
-        kept = {i: where[id(s)] for i, s in enumerate(self.segments) if id(s) in where}
-        if previous is not None:
-            self._segment_of = dict(previous._segment_of)
-            self._documents = dict(previous._documents)
-            self._records = dict(previous._records)
-            stays = set(kept.values())
-            for j, s in enumerate(previous.segments):  # documents of segments merged away or dropped
-                if j not in stays:
-                    self._forget(s.documents, j)
-            for i, j in kept.items():
-                self._forget(self.dead[self.segments[i].name] - previous.dead[self.segments[i].name], j)
-        for i, s in enumerate(self.segments):
-            gone = self.dead[s.name]
-            j = kept.get(i)
-            if j is not None and previous is not None and gone == previous.dead[s.name]:
-                if j in previous._alive:
-                    self._alive[i] = previous._alive[j]
-            elif gone:
-                alive = np.ones(len(s.chunks), bool)
-                for doc_id in gone:
-                    lo, hi = s.doc_rows.get(doc_id, (0, 0, 0, 0))[:2]
-                    alive[lo:hi] = False
-                self._alive[i] = alive
-            if j is None:
-                for doc_id, doc in s.documents.items():
-                    if doc_id not in gone:
-                        self._segment_of[doc_id] = i
-                        self._documents[doc_id] = doc
-                        self._records[doc_id] = s.records[doc_id]
-            elif j != i:
-                for doc_id in s.documents:
-                    if doc_id not in gone:
-                        self._segment_of[doc_id] = i
-
-    def _forget(self, doc_ids: Iterable[str], segment: int) -> None:
-        """Drop these documents from the live maps where they are live in `segment` (a previous index)."""
-        for doc_id in doc_ids:
-            if self._segment_of.get(doc_id) == segment:
-                del self._segment_of[doc_id], self._documents[doc_id], self._records[doc_id]
+        self._df = df if df is not None else view.document_frequencies()
 
     @classmethod
     def empty(cls, model_id: str, dimension: int, chunking: ChunkingConfig, **options: int) -> EmbeddedStore:
         """An index with no documents."""
         return cls(model_id=model_id, dimension=dimension, chunking=chunking, roots=[], **options)
-
-    def _count_frequencies(self) -> dict[str, int]:
-        df: Counter[str] = Counter()
-        for s in self.segments:
-            df.update(s.terms.document_frequencies())
-        for i, s in enumerate(self.segments):
-            for doc_id in self.dead[s.name]:
-                df.subtract(_chunk_terms(s, doc_id))
-        return {t: c for t, c in df.items() if c > 0}
 
     # ---- reads ---------------------------------------------------------------------------------------
     @property
@@ -295,7 +229,7 @@ class EmbeddedStore:
         for doc_id in drop:
             segment = self.segments[self._segment_of[doc_id]]
             dead[segment.name].add(doc_id)
-            df.subtract(_chunk_terms(segment, doc_id))
+            df.subtract(chunk_terms(segment, doc_id))
         segments = list(self.segments)
         if upsert:
             fresh = Segment.build(upsert, self.dimension, self.ann_min_chunks)
@@ -330,14 +264,3 @@ class EmbeddedStore:
         from rag.stores.persist import load
 
         return load(path, reuse=reuse, ann_min_chunks=ann_min_chunks)
-
-
-def _chunk_terms(segment: Segment, doc_id: str) -> Counter[str]:
-    """Each term once per chunk of the document: what it adds to the document frequencies."""
-    from rag.stores.protocol import passage_text
-
-    lo, hi = segment.doc_rows.get(doc_id, (0, 0, 0, 0))[:2]
-    counts: Counter[str] = Counter()
-    for tokens in tokenize([passage_text(c) for c in segment.chunks[lo:hi]]):
-        counts.update(set(tokens))
-    return counts
