@@ -1,6 +1,6 @@
-"""Benchmark: the embedded store at 10k, 100k and 1M chunks, exact and approximate (HNSW).
+"""Benchmark: the embedded store at 10k, 100k and 1M chunks, exact and approximate (HNSW), and Milvus Lite.
 
-Run: .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--modes exact,hnsw] [--queries 100]
+Run: .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--modes exact,hnsw,milvus] [--queries 100]
 For each size and mode: time to build the synthetic store (and its HNSW index), save it, load it, resident memory
 of the loaded store, add one document (store update + save; the document was embedded beforehand: embedding one
 SciFact abstract is timed once, on its own, as it does not depend on the index size), delete one, and search
@@ -9,12 +9,15 @@ p50/p95 (dense top 10, keyword top 10, hybrid with the configured fusion), with 
 Synthetic data (built without the model, no sentence vectors): each chunk's vector is a normalised mix of two
 embedded SciFact chunks plus noise; its text is SciFact words drawn by their corpus frequency, and its BM25 terms
 are those words' stems (so no tokenising of a million texts). Queries are real SciFact queries. Each size and mode
-runs in fresh processes (build + save, then load + measure) so memory figures are the loaded store's alone.
+runs in fresh processes (build + save, then load + measure) so memory figures are the loaded store's alone
+(with Milvus Lite: this process and the Milvus Lite server process it starts). Milvus Lite is filled 256
+documents per write, as `rag migrate` does (bench/scale_milvus.py); its search is exact (FLAT).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -24,134 +27,38 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.scale_data import MODEL_ID, prepare_inputs, synthetic_segment
 from rag.fusion import Fusion, FusionMethod
 from rag.settings import Settings
 from rag.stores.embedded import EmbeddedStore
-from rag.stores.keyword import TermMatrix
-from rag.stores.protocol import ChunkingConfig, DocumentRecord
-from rag.stores.segment import Segment, new_name
-from rag.types import Chunk, Document
-
-REPO = Path(__file__).resolve().parents[1]
-SCIFACT = REPO.parent / "shared" / "data" / "scifact"
-CHUNKS_PER_DOC = 3
-WORDS_PER_CHUNK = 90
-MODEL_ID = "all-MiniLM-L6-v2"
+from rag.stores.protocol import ChunkingConfig, Store
 
 
 def rss_mb() -> float:
-    """Resident memory of this process in MiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def prepare_inputs(cache: Path, queries: int) -> None:
-    """Embed a sample of SciFact chunks, the queries and a few documents to add (once; kept in `cache`)."""
-    from rag.chunking import chunk_document
-    from rag.embedding import Embedder
-    from rag.evaluation.beir import load_corpus
-    from rag.ingest import prepare
-    from rag.stores.protocol import passage_text
-    from rag.text import tokenize
-
-    settings = Settings(_env_file=None)
-    chunking = ChunkingConfig(settings.chunk_size, settings.chunk_overlap)
-    corpus = load_corpus(SCIFACT)
-    embedder = Embedder()
-    sample = [passage_text(c) for d in corpus[:800] for c in chunk_document(d, chunking.chunk_size, 1)]
-    words = Counter()
-    stems: dict[str, str] = {}
-    for d in corpus:
-        for word in {w.strip(".,;:()[]%").lower() for w in d.text.split()}:
-            if word.isalpha() and word not in stems:
-                found = tokenize([word])[0]
-                if len(found) == 1:
-                    stems[word] = found[0]
-        words.update(w.strip(".,;:()[]%").lower() for w in d.text.split())
-    vocab = [w for w, _ in words.most_common() if w in stems]
-    lines = (SCIFACT / "queries.jsonl").read_text(encoding="utf-8").splitlines()
-    texts = [json.loads(line)["text"] for line in lines[:queries]]
-    embedder.embed(sample[:64])  # warm-up
-    started = time.perf_counter()
-    add_docs = prepare(corpus[-6:], chunking, embedder.embed)
-    embed_one = (time.perf_counter() - started) / 6
-    data = {
-        "base": embedder.embed(sample),
-        "vocab": vocab,
-        "stems": [stems[w] for w in vocab],
-        "freq": np.asarray([words[w] for w in vocab], np.float64),
-        "queries": embedder.embed(texts),
-        "query_tokens": tokenize(texts),
-        "add": add_docs,
-        "embed_one_s": embed_one,
-        "dimension": embedder.dimension,
-    }
-    cache.write_bytes(pickle.dumps(data))
-
-
-def synthetic_segment(size: int, inputs: dict, ann_min_chunks: int, seed: int = 0) -> Segment:
-    """A segment of `size` synthetic chunks (three per document)."""
-    rng = np.random.default_rng(seed)
-    base, dimension = inputs["base"], inputs["dimension"]
-    vocab, stems = inputs["vocab"], inputs["stems"]
-    p = inputs["freq"] / inputs["freq"].sum()
-    stem_vocab = {s: i for i, s in enumerate(dict.fromkeys(stems))}
-    stem_of = np.asarray([stem_vocab[s] for s in stems], np.int64)
-    vectors = np.empty((size, dimension), np.float32)
-    rows, cols, lengths = [], [], np.full(size, WORDS_PER_CHUNK, np.float32)
-    documents: dict[str, Document] = {}
-    records: dict[str, DocumentRecord] = {}
-    chunks: list[Chunk] = []
-    block = 50_000
-    for lo in range(0, size, block):
-        n = min(block, size - lo)
-        mix = base[rng.integers(0, len(base), n)] + 0.5 * base[rng.integers(0, len(base), n)]
-        mix += rng.standard_normal((n, dimension)).astype(np.float32) * (0.6 / np.sqrt(dimension))
-        vectors[lo : lo + n] = mix / np.linalg.norm(mix, axis=1, keepdims=True)
-        picks = rng.choice(len(vocab), size=(n, WORDS_PER_CHUNK), p=p)
-        rows.append(np.repeat(np.arange(lo, lo + n), WORDS_PER_CHUNK))
-        cols.append(stem_of[picks].ravel())
-        for first in range(0, n, CHUNKS_PER_DOC):
-            doc_id = f"syn-{lo + first}"
-            parts = [" ".join(vocab[w] for w in picks[r]) for r in range(first, min(first + 3, n))]
-            text = " ".join(parts)
-            doc = Document(doc_id, f"Synthetic {lo + first}", text, f"synthetic:{doc_id}")
-            documents[doc_id] = doc
-            records[doc_id] = DocumentRecord(doc_id, doc.title, doc.source, doc_id, len(parts), len(text))
-            start = 0
-            for part in parts:
-                end = start + len(part)
-                chunks.append(Chunk(doc_id, doc.title, start, end, text[start:end], ((start, end),)))
-                start = end + 1
-    from scipy import sparse
-
-    row, col = np.concatenate(rows), np.concatenate(cols)
-    matrix = sparse.csc_array(
-        sparse.coo_array((np.ones(len(row), np.float32), (row, col)), shape=(size, len(stem_vocab)))
-    )
-    matrix.sum_duplicates()
-    segment = Segment(
-        name=new_name(),
-        dimension=dimension,
-        documents=documents,
-        records=records,
-        chunks=chunks,
-        vectors=vectors,
-        sentence_spans=np.zeros((0, 2), np.int64),
-        sentence_doc=[],
-        sentence_vectors=None,
-        terms=TermMatrix(stem_vocab, matrix, lengths),
-    )
-    segment.ensure_ann(ann_min_chunks)
-    return segment
+    """Resident memory of this process and its children (Milvus Lite's server process) in MiB."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    tree, todo = set(), [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        tree.add(pid)
+        todo += [c for c, p in parents.items() if p == pid and c not in tree]
+    total = 0.0
+    for pid in tree:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+    return total
 
 
 def percentiles(times: list[float]) -> tuple[float, float]:
@@ -163,6 +70,10 @@ def percentiles(times: list[float]) -> tuple[float, float]:
 def build(size: int, mode: str, cache: Path, folder: Path) -> dict:
     """Worker 1: build the store, save it."""
     inputs = pickle.loads(cache.read_bytes())
+    if mode == "milvus":
+        from bench import scale_milvus
+
+        return scale_milvus.build(size, inputs, folder)
     threshold = size if mode == "hnsw" else 0
     chunking = ChunkingConfig(600, 1)
     started = time.perf_counter()
@@ -191,7 +102,12 @@ def measure(size: int, mode: str, cache: Path, folder: Path) -> dict:
     gc.collect()
     before = rss_mb()
     started = time.perf_counter()
-    store = EmbeddedStore.load(folder, ann_min_chunks=threshold)
+    if mode == "milvus":
+        from bench import scale_milvus
+
+        store: Store = scale_milvus.load(folder)
+    else:
+        store = EmbeddedStore.load(folder, ann_min_chunks=threshold)
     out: dict = {
         "load_s": time.perf_counter() - started,
         "rss_mb": rss_mb() - before,
@@ -240,7 +156,7 @@ def measure(size: int, mode: str, cache: Path, folder: Path) -> dict:
         deletes.append(time.perf_counter() - started)
     out["add_s"] = statistics.median(adds)
     out["delete_s"] = statistics.median(deletes)
-    out["segments_after"] = len(store.segments)
+    out["segments_after"] = len(getattr(store, "segments", ()))
     return out
 
 
@@ -257,7 +173,7 @@ def main() -> None:
     """Measure every size and mode in fresh processes and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="chunk counts, comma-separated (1000000 too)")
-    parser.add_argument("--modes", default="exact,hnsw", help="exact, hnsw or both")
+    parser.add_argument("--modes", default="exact,hnsw", help="exact, hnsw, milvus (comma-separated)")
     parser.add_argument("--queries", type=int, default=100, help="SciFact queries to time (default 100)")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "rag-scale-inputs.pkl")
     parser.add_argument(

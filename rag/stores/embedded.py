@@ -5,7 +5,8 @@ A snapshot is a list of immutable segments plus, per segment, the ids of its doc
 replaced since. An update builds one segment from the new documents, marks the old copies dead and adjusts
 the index-wide BM25 statistics (chunk count, length, document frequencies) by what changed. Segments of a
 similar size are merged once `MERGE_FACTOR` of them pile up (dropping dead rows), so a search visits a few
-segments and each row is rewritten O(log n) times over the life of the index.
+segments and each row is rewritten O(log n) times over the life of the index. A segment merged past
+`ann_min_chunks` rows gets its HNSW index on a background thread (rag.stores.hnsw), not inside the write.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.stores import hnsw
 from rag.stores.keyword import idf as bm25_idf
 from rag.stores.live import LiveView, chunk_terms
 from rag.stores.merging import merged
@@ -74,6 +76,9 @@ class EmbeddedStore:
             self._bases.append(total)
             total += len(s.chunks)
         self._df = df if df is not None else view.document_frequencies()
+        for segment in self.segments:  # merged (or loaded) past the threshold: HNSW built off the write path
+            if segment.wants_ann(ann_min_chunks):
+                hnsw.schedule(segment)
 
     @classmethod
     def empty(cls, model_id: str, dimension: int, chunking: ChunkingConfig, **options: int) -> EmbeddedStore:
@@ -210,6 +215,7 @@ class EmbeddedStore:
             "sentences": sum(len(s.sentence_doc) for s in self.segments),
             "segments": len(self.segments),
             "approximate_segments": sum(s.ann is not None for s in self.segments),
+            "approximate_pending": sum(s.ann_pending is not None for s in self.segments),
             "terms": len(self._df),
         }
 
@@ -236,7 +242,7 @@ class EmbeddedStore:
             segments.append(fresh)
             dead[fresh.name] = set()
             df.update(fresh.terms.document_frequencies())
-        segments, dead = merged(segments, dead, self.dimension, self.ann_min_chunks)
+        segments, dead = merged(segments, dead, self.dimension)
         return EmbeddedStore(
             model_id=self.model_id,
             dimension=self.dimension,

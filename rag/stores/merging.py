@@ -20,7 +20,7 @@ def _tier(rows: int) -> int:
 
 
 def merged(
-    segments: list[Segment], dead: dict[str, set[str]], dimension: int, ann_min_chunks: int
+    segments: list[Segment], dead: dict[str, set[str]], dimension: int
 ) -> tuple[list[Segment], dict[str, set[str]]]:
     """Segments after the merge policy: empty ones dropped, mostly-dead ones rewritten, full tiers merged."""
     live = {s.name: len(s.documents) - len(dead[s.name]) for s in segments}
@@ -34,7 +34,7 @@ def merged(
             rewrite = next((group for group in tiers.values() if len(group) >= MERGE_FACTOR), [])
         if not rewrite:
             return segments, dead
-        merged = Segment.merge([(s, dead[s.name]) for s in rewrite], dimension, ann_min_chunks)
+        merged = Segment.merge([(s, dead[s.name]) for s in rewrite], dimension)
         names = {s.name for s in rewrite}
         at = min(i for i, s in enumerate(segments) if s.name in names)
         segments = [s for s in segments if s.name not in names]

@@ -42,6 +42,9 @@ def save(store: EmbeddedStore, path: Path) -> str:
         versions_dir.mkdir(exist_ok=True)
         for segment in store.segments:
             final = segments_dir / segment.name
+            segment.folders.add(
+                final
+            )  # before writing: a background HNSW build finishing later adds its file
             if segment.name in store.saved and (final / "segment.json").is_file():
                 continue
             staging = segments_dir / f".tmp-{segment.name}"
@@ -105,6 +108,7 @@ def load(
         segments = []
         for entry in manifest["segments"]:
             segment = known.get(entry["name"]) or Segment.read(path / SEGMENTS / entry["name"])
+            segment.folders.add(path / SEGMENTS / entry["name"])
             if segment.dimension != manifest["dimension"]:
                 raise ValueError(f"segment {segment.name} has dimension {segment.dimension}")
             segments.append(segment)

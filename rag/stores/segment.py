@@ -1,14 +1,16 @@
 """An immutable segment of the embedded store: some documents with their chunks, vectors and BM25 terms.
 
 A write adds one new segment and marks replaced documents dead in older ones; segments are merged now and
-then (see rag.stores.embedded). Each segment has its own FAISS index: exact (flat inner product) below
-`ann_min_chunks` rows, HNSW above.
+then (see rag.stores.embedded). Search is exact (FAISS knn over the segment's vectors) below `ann_min_chunks`
+rows and HNSW above: built with the segment when a write adds that many rows, on a background thread for a
+merged segment (rag.stores.hnsw), the segment being searched exactly until it is ready.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -20,14 +22,11 @@ import faiss
 import numpy as np
 from scipy import sparse
 
+from rag.stores import hnsw
 from rag.stores.keyword import TermMatrix
 from rag.stores.protocol import DocumentRecord, PreparedDocument, passage_text
 from rag.text import tokenize
 from rag.types import Chunk, Document
-
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
 
 # One question's search runs on one thread: FAISS's OpenMP threads for a single query vector cost more than they
 # save (p50 over a 50k-row flat index on the 2-core machine: 40 ms with 2 threads, 10 ms with 1), and a server
@@ -58,6 +57,8 @@ class Segment:
     doc_rows: dict[str, tuple[int, int, int, int]] = field(
         default_factory=dict
     )  # chunk lo/hi, sentence lo/hi
+    folders: set[Path] = field(default_factory=set, repr=False)  # where it is saved (for a later hnsw.faiss)
+    ann_pending: threading.Event | None = field(default=None, repr=False)  # set when a queued build is done
 
     def __post_init__(self) -> None:
         if not self.doc_rows:
@@ -65,9 +66,7 @@ class Segment:
 
     # ---- building ------------------------------------------------------------------------------------
     @classmethod
-    def _of(
-        cls, prepared: Sequence[PreparedDocument], terms: TermMatrix, dimension: int, ann_min_chunks: int
-    ) -> Segment:
+    def _of(cls, prepared: Sequence[PreparedDocument], terms: TermMatrix, dimension: int) -> Segment:
         """A new segment of prepared documents, in order, with their BM25 `terms` (one row per chunk)."""
         with_sentences = all(p.sentence_vectors is not None for p in prepared)
         segment = cls(
@@ -86,14 +85,16 @@ class Segment:
             ),
             terms=terms,
         )
-        segment.ensure_ann(ann_min_chunks)
         return segment
 
     @classmethod
     def build(cls, prepared: Sequence[PreparedDocument], dimension: int, ann_min_chunks: int) -> Segment:
-        """A segment of freshly prepared documents (their BM25 terms are computed here)."""
+        """A segment of freshly prepared documents (their BM25 terms are computed here), with its HNSW index
+        when it has `ann_min_chunks` rows or more (a write that large pays for its own index)."""
         texts = [passage_text(c) for p in prepared for c in p.chunks]
-        return cls._of(prepared, TermMatrix.from_tokens(tokenize(texts)), dimension, ann_min_chunks)
+        segment = cls._of(prepared, TermMatrix.from_tokens(tokenize(texts)), dimension)
+        segment.ensure_ann(ann_min_chunks)
+        return segment
 
     def export(self, doc_id: str) -> PreparedDocument:
         """One document with its chunks and vectors, as it was prepared (to move it without re-embedding)."""
@@ -108,8 +109,9 @@ class Segment:
         )
 
     @classmethod
-    def merge(cls, parts: Sequence[tuple[Segment, set[str]]], dimension: int, ann_min_chunks: int) -> Segment:
-        """One segment holding the live documents of `parts` ((segment, dead doc ids) pairs)."""
+    def merge(cls, parts: Sequence[tuple[Segment, set[str]]], dimension: int) -> Segment:
+        """One segment holding the live documents of `parts` ((segment, dead doc ids) pairs), without an HNSW
+        index (the store queues its build: rag.stores.hnsw)."""
         prepared: list[PreparedDocument] = []
         terms: list[TermMatrix] = []
         for segment, dead in parts:
@@ -117,29 +119,27 @@ class Segment:
             prepared.extend(segment.export(d) for d in live)
             rows = [np.arange(*segment.doc_rows.get(d, (0, 0))[:2]) for d in live]
             terms.append(segment.terms.take(np.concatenate(rows) if rows else np.zeros(0, np.int64)))
-        return cls._of(prepared, TermMatrix.concat(terms), dimension, ann_min_chunks)
+        return cls._of(prepared, TermMatrix.concat(terms), dimension)
 
     # ---- searching -----------------------------------------------------------------------------------
+    def wants_ann(self, ann_min_chunks: int) -> bool:
+        """True when this segment has `ann_min_chunks` rows or more and no HNSW index yet."""
+        return self.ann is None and len(self.chunks) >= ann_min_chunks > 0
+
     def ensure_ann(self, ann_min_chunks: int) -> None:
-        """Build the HNSW index when this segment has `ann_min_chunks` rows or more."""
-        if self.ann is None and len(self.chunks) >= ann_min_chunks > 0:
-            index = faiss.IndexHNSWFlat(self.dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            faiss.omp_set_num_threads(os.cpu_count() or 1)  # a bulk build uses every core
-            try:
-                index.add(self.vectors)
-            finally:
-                faiss.omp_set_num_threads(1)
-            self.ann = index
+        """Build the HNSW index now (in this thread) when this segment has `ann_min_chunks` rows or more."""
+        if self.wants_ann(ann_min_chunks):
+            self.ann = hnsw.build(self.vectors)
 
     def dense(self, vector: np.ndarray, k: int, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(local rows, scores) of the `k` nearest chunks (approximate when an HNSW index exists)."""
         k = min(k, len(self.chunks))
         if k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        if self.ann is not None and not exact:
-            params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))
-            scores, rows = self.ann.search(vector.reshape(1, -1), k, params=params)
+        ann = self.ann  # read once: a background build may swap one in at any moment
+        if ann is not None and not exact:
+            params = faiss.SearchParametersHNSW(efSearch=max(hnsw.HNSW_EF_SEARCH, k))
+            scores, rows = ann.search(vector.reshape(1, -1), k, params=params)
         else:
             # Exact search straight over the segment's own array: no FAISS flat copy of the vectors to keep.
             query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
@@ -180,8 +180,9 @@ class Segment:
         np.save(folder / "lengths.npy", self.terms.lengths)
         with open(folder / "vocab.json", "w", encoding="utf-8") as fh:
             json.dump(list(self.terms.vocab), fh, ensure_ascii=False)
-        if self.ann is not None:
-            faiss.write_index(self.ann, str(folder / "hnsw.faiss"))
+        ann = self.ann
+        if ann is not None:
+            faiss.write_index(ann, str(folder / hnsw.ANN_FILE))
         meta = {"chunks": len(self.chunks), "sentences": len(self.sentence_doc), "dimension": self.dimension}
         (folder / "segment.json").write_text(json.dumps(meta), encoding="utf-8")
         for file in folder.iterdir():
@@ -209,7 +210,7 @@ class Segment:
             np.load(folder / "lengths.npy"),
         )
         sentence_doc = json.loads((folder / "sentence_doc.json").read_text(encoding="utf-8"))
-        ann_file = folder / "hnsw.faiss"
+        ann_file = folder / hnsw.ANN_FILE
         segment = cls(
             name=folder.name,
             dimension=int(meta["dimension"]),
