@@ -42,9 +42,8 @@ def save(store: EmbeddedStore, path: Path) -> str:
         versions_dir.mkdir(exist_ok=True)
         for segment in store.segments:
             final = segments_dir / segment.name
-            segment.folders.add(
-                final
-            )  # before writing: a background HNSW build finishing later adds its file
+            # Known before writing: a background HNSW build that finishes later adds its file there.
+            segment.folders.add(final)
             if segment.name in store.saved and (final / "segment.json").is_file():
                 continue
             staging = segments_dir / f".tmp-{segment.name}"
