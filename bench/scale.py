@@ -1,6 +1,6 @@
 """Benchmark: the embedded store at 10k, 100k and 1M chunks, exact and approximate (HNSW), and Milvus Lite.
 
-Run: .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--modes exact,hnsw,milvus] [--queries 100]
+Run: .venv/bin/python bench/scale.py [--sizes 10000,100000] [--modes exact,hnsw,milvus] [--queries 100]
 For each size and mode: time to build the synthetic store (and its HNSW index), save it, load it, resident memory
 of the loaded store, add one document (store update + save; the document was embedded beforehand: embedding one
 SciFact abstract is timed once, on its own, as it does not depend on the index size), delete one, and search

@@ -1,4 +1,4 @@
-"""Inputs of bench/scale.py: embedded SciFact samples and queries (cached), and synthetic segments built from them."""
+"""Inputs of bench/scale.py: embedded SciFact samples and queries (cached), and synthetic segments of them."""
 
 from __future__ import annotations
 

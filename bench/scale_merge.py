@@ -1,7 +1,7 @@
 """Benchmark: adding one document whose write cascades into a merge past RAG_ANN_MIN_CHUNKS (HNSW territory).
 
 Run: .venv/bin/python bench/scale_merge.py [--size 100000] (inputs: the bench/scale.py cache, made if missing)
-The store holds 7 synthetic segments in each of the size tiers 0-4 (rows < 8, < 64, < 512, < 4096, < 32768), so
+The store holds 7 synthetic segments in each size tier 0-4 (rows < 8, < 64, < 512, < 4096, < 32768), so
 one more small segment merges tier 0 into tier 1, which fills it, and so on up to one merged segment of about
 `--size` rows. Timed: that add (update + save), a dense search right after it, then (when HNSW is built in the
 background) a second add while the build runs, the time until the HNSW index is swapped in and persisted, a

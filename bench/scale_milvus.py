@@ -1,4 +1,4 @@
-"""The Milvus Lite mode of bench/scale.py: the synthetic store written into a Milvus Lite file, and read back."""
+"""The Milvus Lite mode of bench/scale.py: the synthetic store written to a Milvus Lite file, read back."""
 
 from __future__ import annotations
 

@@ -125,7 +125,7 @@ def _saved_index(segment: Segment) -> faiss.Index | None:
 
 
 def _persist(folder: Path, index: faiss.Index) -> None:
-    """Add `hnsw.faiss` to a committed segment folder, atomically; nothing if the folder is gone or has one."""
+    """Add `hnsw.faiss` to a committed segment folder, atomically; nothing if it is gone or has one."""
     if not folder.is_dir():  # pruned, or the whole index removed: nothing to add to (and no lock to create)
         return
     with write_lock(folder.parents[1]):  # no save or prune of this index runs meanwhile

@@ -1,4 +1,4 @@
-"""Which documents and chunk rows of an embedded snapshot are live, worked out from the snapshot it replaces."""
+"""Which documents and chunk rows of an embedded snapshot are live, worked out from the one it replaces."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""HNSW off the write path: a merge past the threshold commits at once, searched exactly, and swaps HNSW in later."""
+"""HNSW off the write path: a merge past the threshold commits at once, searched exactly; HNSW comes later."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_a_merge_past_the_threshold_commits_first_and_swaps_a_persisted_hnsw_in_
         assert big.ann is None and big.ann_pending is not None
         assert store.stats()["approximate_segments"] == 0 and store.stats()["approximate_pending"] == 1
         assert not (tmp_path / "segments" / big.name / "hnsw.faiss").exists()
-        # Meanwhile the merged segment is searched exactly: the results of one exact store of the same documents.
+        # Meanwhile the merged segment is searched exactly: the results of one exact store of the same docs.
         docs = [d for b in range(MERGE_FACTOR - 1) for d in _docs(50, seed=b, prefix=f"b{b}-")]
         reference = _add(_store(ann_min_chunks=0), [*docs, *_docs(50, seed=99, prefix="last-")])
         exact = [_top(reference, q) for q in queries]
