@@ -2,7 +2,10 @@
 
 Run: .venv/bin/python bench/load_api.py [--requests 200] [--concurrency 1,8,32] [--url http://HOST:PORT]
 Without --url it starts the real server (`rag serve`, in its own process, over a temporary copy of the seed index)
-on a free loopback port and stops it afterwards. Prints a markdown table; the README quotes its figures.
+on a free loopback port and stops it afterwards, and also reports the CPU time the server and this client spent
+per request (on a shared machine these say more than the wall-clock figures). `--source DIR` serves from another
+checkout (e.g. `git worktree add /tmp/before HEAD~1`) for side-by-side comparisons. Prints a markdown table; the
+README quotes its figures.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class Level:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    server_cpu: float | None = None  # CPU seconds the server process used during the level
+    client_cpu: float = 0.0  # CPU seconds this process (the client) used during the level
 
     @property
     def rps(self) -> float:
@@ -49,9 +54,16 @@ class Level:
         return self.requests / self.seconds
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` has used, all its threads together (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def started_server(index_dir: Path, index: str) -> Iterator[str]:
-    """Run `rag serve` on a free loopback port over a temporary copy of the index; yields its base URL."""
+def started_server(index_dir: Path, index: str, source: Path = REPO) -> Iterator[tuple[str, int]]:
+    """Run `rag serve` (from the checkout `source`) on a free loopback port over a temporary copy of the index;
+    yields its base URL and process id."""
     source = index_dir / index
     with tempfile.TemporaryDirectory() as tmp:
         if (source / "CURRENT").exists():
@@ -72,7 +84,7 @@ def started_server(index_dir: Path, index: str) -> Iterator[str]:
         env.pop("RAG_API_KEY", None)
         proc = subprocess.Popen(
             [sys.executable, "-m", "rag.cli", "serve"],
-            cwd=REPO,
+            cwd=source,
             env=env,
             text=True,
             stdout=subprocess.PIPE,
@@ -92,7 +104,7 @@ def started_server(index_dir: Path, index: str) -> Iterator[str]:
                     continue
                 found = re.search(r"Open (http://[\d.]+:\d+)/", line)
                 if found:
-                    yield found.group(1)
+                    yield found.group(1), proc.pid
                     return
         finally:
             proc.send_signal(signal.SIGINT)
@@ -102,37 +114,105 @@ def started_server(index_dir: Path, index: str) -> Iterator[str]:
                 proc.kill()
 
 
+class RawConnection:
+    """One keep-alive HTTP/1.1 connection written by hand on asyncio streams: POSTs JSON, reads status and body.
+
+    It spends a fraction of the CPU httpx spends per request, which matters when the client shares the
+    server's cores (the default); `--client httpx` measures with httpx instead.
+    """
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        parsed = httpx.URL(url)
+        self.host, self.port = parsed.host, parsed.port or 80
+        self.extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def post(self, path: str, payload: object) -> int:
+        """Send one request and read the whole response; returns the status code."""
+        if self.streams is None:
+            self.streams = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self.streams
+        body = json.dumps(payload).encode()
+        writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n{self.extra}\r\n".encode()
+            + body
+        )
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+        status = int(head.split(" ", 2)[1])
+        length = re.search(r"\r\ncontent-length: *(\d+)", head)
+        if length is None:
+            raise RuntimeError(f"a response without content-length: {head!r}")
+        await reader.readexactly(int(length.group(1)))
+        if "\r\nconnection: close" in head:
+            writer.close()
+            self.streams = None
+        return status
+
+    async def close(self) -> None:
+        """Close the connection if open."""
+        if self.streams is not None:
+            self.streams[1].close()
+            self.streams = None
+
+
 async def run_level(
-    url: str, questions: list[str], concurrency: int, total: int, headers: dict[str, str]
+    url: str,
+    questions: list[str],
+    concurrency: int,
+    total: int,
+    headers: dict[str, str],
+    server_pid: int | None = None,
+    client: str = "raw",
 ) -> Level:
     """Send `total` asks with `concurrency` in flight at once; every non-200 counts as an error."""
     latencies: list[float] = []
     errors = 0
     counter = iter(range(total))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits, headers=headers) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits, headers=headers) as pool:
 
         async def worker() -> None:
             nonlocal errors
-            for i in counter:
-                t0 = time.perf_counter()
-                r = await client.post("/api/ask", json={"question": questions[i % len(questions)]})
-                latencies.append((time.perf_counter() - t0) * 1000)
-                if r.status_code != 200:
-                    errors += 1
+            raw = RawConnection(url, headers) if client == "raw" else None
+            try:
+                for i in counter:
+                    payload = {"question": questions[i % len(questions)]}
+                    t0 = time.perf_counter()
+                    if raw is not None:
+                        status = await raw.post("/api/ask", payload)
+                    else:
+                        status = (await pool.post("/api/ask", json=payload)).status_code
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                    if status != 200:
+                        errors += 1
+            finally:
+                if raw is not None:
+                    await raw.close()
 
+        server_before = process_cpu(server_pid) if server_pid else None
+        client_before = time.process_time()
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         seconds = time.perf_counter() - started
-    return Level(concurrency, total, errors, seconds, latencies)
+        client_cpu = time.process_time() - client_before
+        server_cpu = process_cpu(server_pid) - server_before if server_pid else None
+    return Level(concurrency, total, errors, seconds, latencies, server_cpu, client_cpu)
 
 
 async def measure(
-    url: str, questions: list[str], levels: list[int], total: int, warmup: int, headers: dict[str, str]
+    url: str,
+    questions: list[str],
+    levels: list[int],
+    total: int,
+    warmup: int,
+    headers: dict[str, str],
+    server_pid: int | None = None,
+    client: str = "raw",
 ) -> list[Level]:
     """Warm the server up, then measure each concurrency level in turn."""
-    await run_level(url, questions, 1, warmup, headers)
-    return [await run_level(url, questions, c, total, headers) for c in levels]
+    await run_level(url, questions, 1, warmup, headers, client=client)
+    return [await run_level(url, questions, c, total, headers, server_pid, client) for c in levels]
 
 
 def main() -> None:
@@ -147,6 +227,15 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, default=REPO / "evals" / "seed_questions.jsonl")
     parser.add_argument("--index-dir", type=Path, default=REPO / "index")
     parser.add_argument("--index", default="seed")
+    parser.add_argument(
+        "--client",
+        choices=["raw", "httpx"],
+        default="raw",
+        help="raw: hand-written keep-alive HTTP/1.1 on asyncio (little CPU); httpx: httpx.AsyncClient",
+    )
+    parser.add_argument(
+        "--source", type=Path, default=REPO, help="checkout to run `rag serve` from (default: this one)"
+    )
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
     if args.requests < 1 or not levels or min(levels) < 1:
@@ -160,15 +249,17 @@ def main() -> None:
         {"Authorization": f"Bearer {os.environ['RAG_API_KEY']}"} if os.environ.get("RAG_API_KEY") else {}
     )
 
-    def run(url: str) -> list[Level]:
-        return asyncio.run(measure(url, questions, levels, args.requests, args.warmup, headers))
+    def run(url: str, pid: int | None = None) -> list[Level]:
+        return asyncio.run(
+            measure(url, questions, levels, args.requests, args.warmup, headers, pid, args.client)
+        )
 
     if args.url:
         results = run(args.url.rstrip("/"))
     else:
-        with started_server(args.index_dir, args.index) as url:
-            print(f"server {url} (rag serve, separate process)", file=sys.stderr)
-            results = run(url)
+        with started_server(args.index_dir, args.index, args.source.resolve()) as (url, pid):
+            print(f"server {url} (rag serve from {args.source}, separate process)", file=sys.stderr)
+            results = run(url, pid)
 
     cores = os.cpu_count()
     load = os.getloadavg()[0]
@@ -176,13 +267,18 @@ def main() -> None:
         f"Machine: {platform.processor() or platform.machine()}, {cores} cores (load average {load:.1f} at the "
         f"end), Python {platform.python_version()}; "
         f"POST /api/ask (extractive), {len(questions)} seed questions in turn, {args.requests} requests per level, "
-        f"httpx async client on loopback\n"
+        f"{args.client} async client on loopback\n"
     )
-    print("| concurrency | requests | errors | requests/s | p50 | p99 |\n|---|---|---|---|---|---|")
+    print(
+        "| concurrency | requests | errors | requests/s | p50 | p99 | server CPU/request | client CPU/request |\n"
+        "|---|---|---|---|---|---|---|---|"
+    )
     for level in results:
+        server = "-" if level.server_cpu is None else f"{level.server_cpu / level.requests * 1000:.1f} ms"
         print(
             f"| {level.concurrency} | {level.requests} | {level.errors} | {level.rps:.1f} | "
-            f"{statistics.median(level.latencies_ms):.0f} ms | {np.percentile(level.latencies_ms, 99):.0f} ms |"
+            f"{statistics.median(level.latencies_ms):.0f} ms | {np.percentile(level.latencies_ms, 99):.0f} ms | "
+            f"{server} | {level.client_cpu / level.requests * 1000:.1f} ms |"
         )
     if any(level.errors for level in results):
         sys.exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import queue
 import threading
@@ -49,6 +50,7 @@ class Embedder:
 
             torch.set_num_threads(max(1, torch.get_num_threads()))
             self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
+            self._model.eval()  # inference only; calls that bypass `encode` rely on it (no dropout)
         except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear line naming the setting
             raise ModelUnavailable(
                 f"cannot load the embedding model from RAG_MODEL_PATH={path!r}: {exc.__class__.__name__}: "
@@ -63,6 +65,9 @@ class Embedder:
         )
         self.model_id = "all-MiniLM-L6-v2" if model_path is None else str(Path(path).resolve())
         self._lock = threading.Lock()
+        # embed_queries tokenises with its own copy, so it never waits for (or races) an indexing call's tokenizer.
+        self._query_tokenizer = copy.deepcopy(self._model.tokenizer)
+        self._query_lock = threading.Lock()
 
     def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Embed `texts` as rows of an (n, dimension) float32 matrix of unit vectors."""
@@ -81,6 +86,25 @@ class Embedder:
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one query as a (dimension,) unit vector."""
         return self.embed([text])[0]
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """The vectors `embed` gives for short texts (within float rounding), for serving: one forward pass with
+        no model-wide lock, so several threads' passes run at once on different cores, and an indexing call in
+        progress does not hold questions up; it also skips `encode`'s per-call set-up (switching every module
+        to eval mode, resolving the device). Texts longer than the model's window are truncated, as by `embed`."""
+        import torch
+
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self._model
+        with self._query_lock:  # one tokenizer object is not safe to call from two threads at once
+            features = self._query_tokenizer(
+                texts, padding=True, truncation=True, max_length=model.max_seq_length, return_tensors="pt"
+            )
+        with torch.inference_mode():
+            vectors = model(dict(features))["sentence_embedding"].float().numpy()
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
 
     def embed_pooled(
         self, texts: list[str], spans: list[np.ndarray], progress: bool = False
@@ -127,31 +151,47 @@ class Embedder:
 
 
 class QueryBatcher:
-    """Micro-batches single-query embeddings from concurrent callers into one model call.
+    """Micro-batches single-query embeddings from concurrent callers into few model calls.
 
-    `embed_query` enqueues the text and waits on a future. One worker thread takes the first waiting text, then
-    everything else that arrives within `window` seconds (up to `max_batch` texts), embeds them with one call of
-    `embed` and resolves each caller's future with its row; an exception from `embed` is raised in every caller
-    of that batch. Under concurrency, 32 queries cost one forward pass instead of 32 passes fighting over the
-    cores; alone, a query waits at most `window` more. `close()` embeds what was queued and stops the worker.
+    `embed_query` enqueues the text and waits on a future. A collector thread waits for one of `workers` embed
+    threads to be free, takes the first waiting text and everything else that arrives within `window` seconds
+    (up to `max_batch` texts), and hands them to that thread, which embeds them with one call of `embed` and
+    resolves each caller's future with its row; an exception from `embed` is raised in every caller of that
+    batch. While every embed thread is busy, questions gather in the queue, so batches grow with the load. With
+    several workers (and an `embed` that does not serialise its calls, such as `Embedder.embed_queries`), one
+    batch is embedded while the next gathers, each pass on its own core. Alone, a query waits at most `window`
+    more. `close()` embeds what was queued and stops the threads.
     """
 
     def __init__(
-        self, embed: Callable[[list[str]], np.ndarray], *, window: float = 0.003, max_batch: int = 64
+        self,
+        embed: Callable[[list[str]], np.ndarray],
+        *,
+        window: float = 0.003,
+        max_batch: int = 64,
+        workers: int = 1,
     ) -> None:
-        if window < 0 or max_batch < 1:
-            raise ValueError("window must be >= 0 and max_batch >= 1")
+        if window < 0 or max_batch < 1 or workers < 1:
+            raise ValueError("window must be >= 0, max_batch and workers >= 1")
         self._embed = embed
         self.window = window
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[tuple[str, Future[np.ndarray]] | None] = queue.SimpleQueue()
+        self._batches: queue.SimpleQueue[list[tuple[str, Future[np.ndarray]]] | None] = queue.SimpleQueue()
+        self._free = threading.Semaphore(workers)  # embed threads not busy with a batch
         self._closed = False
         self._close_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
         self.batches = 0  # model calls made
         self.texts = 0  # texts embedded through them
         self.largest = 0  # most texts in one call
+        self._embedders = [
+            threading.Thread(target=self._embed_batches, name="query-embed", daemon=True)
+            for _ in range(workers)
+        ]
         self._worker = threading.Thread(target=self._run, name="query-batcher", daemon=True)
-        self._worker.start()
+        for thread in (*self._embedders, self._worker):
+            thread.start()
 
     @property
     def closed(self) -> bool:
@@ -177,7 +217,7 @@ class QueryBatcher:
         return future.result()
 
     def close(self, timeout: float | None = 10.0) -> None:
-        """Stop taking texts, embed those already queued, and wait for the worker to exit (idempotent)."""
+        """Stop taking texts, embed those already queued, and wait for the threads to exit (idempotent)."""
         with self._close_lock:
             if not self._closed:
                 self._closed = True
@@ -194,8 +234,10 @@ class QueryBatcher:
     def _run(self) -> None:
         stopping = False
         while not stopping:
+            self._free.acquire()  # wait for an idle embed thread; meanwhile questions gather in the queue
             item = self._queue.get()
             if item is None:
+                self._free.release()
                 break
             batch = [item]
             deadline = time.monotonic() + self.window
@@ -209,7 +251,7 @@ class QueryBatcher:
                     stopping = True
                     break
                 batch.append(item)
-            self._process(batch)
+            self._batches.put(batch)
         leftover: list[tuple[str, Future[np.ndarray]]] = []
         while True:
             try:
@@ -219,7 +261,19 @@ class QueryBatcher:
             if item is not None:
                 leftover.append(item)
         for start in range(0, len(leftover), self.max_batch):
-            self._process(leftover[start : start + self.max_batch])
+            self._free.acquire()
+            self._batches.put(leftover[start : start + self.max_batch])
+        for _ in self._embedders:
+            self._batches.put(None)
+        for thread in self._embedders:
+            thread.join()
+
+    def _embed_batches(self) -> None:
+        while (batch := self._batches.get()) is not None:
+            try:
+                self._process(batch)
+            finally:
+                self._free.release()
 
     def _process(self, batch: list[tuple[str, Future[np.ndarray]]]) -> None:
         live = [(text, future) for text, future in batch if future.set_running_or_notify_cancel()]
@@ -233,8 +287,9 @@ class QueryBatcher:
             for _, future in live:
                 future.set_exception(exc)
             return
-        self.batches += 1
-        self.texts += len(live)
-        self.largest = max(self.largest, len(live))
+        with self._stats_lock:
+            self.batches += 1
+            self.texts += len(live)
+            self.largest = max(self.largest, len(live))
         for i, (_, future) in enumerate(live):
             future.set_result(vectors[i])

@@ -159,6 +159,8 @@ def test_invalid_options_are_refused() -> None:
         QueryBatcher(lambda texts: np.zeros((len(texts), 2)), window=-1)
     with pytest.raises(ValueError):
         QueryBatcher(lambda texts: np.zeros((len(texts), 2)), max_batch=0)
+    with pytest.raises(ValueError):
+        QueryBatcher(lambda texts: np.zeros((len(texts), 2)), workers=0)
 
 
 def test_the_pipeline_embeds_questions_through_its_batcher(
@@ -177,3 +179,60 @@ def test_the_pipeline_embeds_questions_through_its_batcher(
         assert answer.answer == expected.answer
         assert [c.doc_id for c in answer.citations] == [c.doc_id for c in expected.citations]
     assert np.allclose(retrieval.query_vector, seed_pipeline.retrieve(question).query_vector, atol=1e-5)
+
+
+def test_embed_queries_gives_the_vectors_of_embed(embedder: Embedder) -> None:
+    texts = [*QUESTIONS, "warehouse " * 400]  # the last one is truncated to the model's window by both
+    assert np.allclose(embedder.embed_queries(texts), embedder.embed(texts), atol=1e-5)
+    assert embedder.embed_queries([]).shape == (0, embedder.dimension)
+
+
+def test_embed_queries_does_not_wait_for_an_indexing_call(embedder: Embedder) -> None:
+    # An upload being embedded holds the model lock for its whole (possibly long) call; questions go on meanwhile.
+    with embedder._lock, ThreadPoolExecutor(1) as pool:
+        vector = pool.submit(embedder.embed_queries, [QUESTIONS[0]]).result(timeout=60)
+    assert np.allclose(vector[0], embedder.embed_query(QUESTIONS[0]), atol=1e-5)
+
+
+def test_workers_embed_batches_at_the_same_time() -> None:
+    both_running = threading.Barrier(
+        2, timeout=30
+    )  # broken (an error for the callers) unless two calls overlap
+
+    def embed(texts: list[str]) -> np.ndarray:
+        both_running.wait()
+        return np.full((len(texts), 2), len(texts), np.float32)
+
+    with QueryBatcher(embed, window=0.0, workers=2) as batcher:
+        first = batcher.submit("a")
+        deadline = time.monotonic() + 30
+        while both_running.n_waiting == 0 and time.monotonic() < deadline:  # "a" is being embedded
+            time.sleep(0.001)
+        second = batcher.submit("b")
+        assert first.result(30).tolist() == [1, 1] and second.result(30).tolist() == [1, 1]
+    assert batcher.batches == 2
+
+
+def test_while_every_worker_is_busy_questions_gather_into_one_batch() -> None:
+    release = threading.Event()
+    started = threading.Semaphore(0)
+    calls: list[list[str]] = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        calls.append(list(texts))
+        started.release()
+        assert release.wait(30)
+        return np.zeros((len(texts), 2), np.float32)
+
+    with QueryBatcher(embed, window=0.0, workers=2) as batcher:
+        futures = [batcher.submit("a")]
+        assert started.acquire(timeout=30)
+        futures.append(batcher.submit("b"))
+        assert started.acquire(timeout=30)  # both workers busy: the collector takes nothing more
+        futures += [batcher.submit(f"q{i}") for i in range(5)]
+        assert batcher._queue.qsize() == 5
+        release.set()
+        for future in futures:
+            future.result(30)
+    assert sorted(map(len, calls)) == [1, 1, 5]
+    assert not any(t.is_alive() for t in (batcher._worker, *batcher._embedders))

@@ -1,4 +1,8 @@
-"""Dependencies shared by the routes: the Pipeline and settings of the app, and the optional API-key check."""
+"""Dependencies shared by the routes: the Pipeline and settings of the app, and the optional API-key check.
+
+They are `async def` because none of them blocks: FastAPI runs a plain `def` dependency in its thread pool, one
+thread hand-off per dependency per request, which under concurrency costs more than the dependency itself.
+"""
 
 from __future__ import annotations
 
@@ -16,12 +20,12 @@ _bearer = HTTPBearer(
 )
 
 
-def get_pipeline(request: Request) -> Pipeline:
+async def get_pipeline(request: Request) -> Pipeline:
     """The Pipeline the app was created with (model and index loaded once at start-up)."""
     return request.app.state.pipeline
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     return request.app.state.settings
 
@@ -30,7 +34,7 @@ PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def require_api_key(
+async def require_api_key(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:

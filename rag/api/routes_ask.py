@@ -1,10 +1,15 @@
-"""POST /api/ask (answer with citations) and POST /api/search (ranked passages, no answer)."""
+"""POST /api/ask (answer with citations) and POST /api/search (ranked passages, no answer).
+
+Both are `async def` that hand the blocking work to the thread pool themselves, once: as plain `def` routes,
+FastAPI would also validate the returned model in the thread pool, a second hand-off per request.
+"""
 
 from __future__ import annotations
 
 import time
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
 from rag.api.deps import PipelineDep
 from rag.api.responses import errors
@@ -22,20 +27,24 @@ def _history(turns: list | None) -> list[str | dict[str, str]] | None:
 
 
 @router.post("/ask", response_model=Answer, responses=errors(401, 413, 422, 503))
-def ask(body: AskRequest, pipeline: PipelineDep) -> Answer:
+async def ask(body: AskRequest, pipeline: PipelineDep) -> Answer:
     """Answer a question from the indexed documents, citing passages as `[n]` with exact character spans.
 
     A follow-up question ("How big is it?") is resolved against `history`. When the evidence is weak the answer
     abstains: `abstained` is true and `citations` is empty.
     """
-    return pipeline.ask(body.question, history=_history(body.history), top_k=body.top_k, mode=body.mode)
+    return await run_in_threadpool(
+        pipeline.ask, body.question, history=_history(body.history), top_k=body.top_k, mode=body.mode
+    )
 
 
 @router.post("/search", response_model=SearchResponse, responses=errors(401, 413, 422, 503))
-def search(body: SearchRequest, pipeline: PipelineDep) -> SearchResponse:
+async def search(body: SearchRequest, pipeline: PipelineDep) -> SearchResponse:
     """The best passages for a query, ranked by hybrid (vector + BM25) retrieval; no answer is produced."""
     started = time.perf_counter()
-    passages = pipeline.search(body.query, top_k=body.top_k, history=_history(body.history))
+    passages = await run_in_threadpool(
+        pipeline.search, body.query, top_k=body.top_k, history=_history(body.history)
+    )
     hits = [
         SearchHit(
             rank=i,

@@ -62,6 +62,12 @@ def _one_thread_per_request() -> None:
     torch.set_num_threads(1)
 
 
+def query_workers() -> int:
+    """Embed threads for the question micro-batcher: one per core (at most 4), each pass on one torch thread,
+    so one batch can be embedded while the next gathers instead of a single worker leaving a core idle."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def serve(settings: Settings) -> None:
     """Load the model and index once, then serve the API (and the chat page) until interrupted."""
     from rag.api.app import create_app
@@ -95,9 +101,10 @@ def serve(settings: Settings) -> None:
     server = RagServer(config)
     # Concurrent questions share one model call for their embeddings (rag.embedding.QueryBatcher).
     pipeline.query_batcher = QueryBatcher(
-        pipeline.embedder.embed,
+        pipeline.embedder.embed_queries,
         window=settings.query_batch_window_ms / 1000,
         max_batch=settings.query_batch_max,
+        workers=query_workers(),
     )
     try:
         server.run()
