@@ -6,10 +6,12 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import bm25s
+import faiss
 import numpy as np
 import pytest
 
@@ -130,6 +132,20 @@ def test_large_segments_get_an_hnsw_index_with_high_recall(tmp_path: Path) -> No
         exact = {r for r, _ in loaded.dense_search(q, 10, exact=True)}
         hits += len(exact & {r for r, _ in loaded.dense_search(q, 10)})
     assert hits / (10 * len(queries)) >= 0.9
+
+
+def test_a_search_from_any_thread_runs_on_one_faiss_thread() -> None:
+    store = _add(_store(), _docs(20))
+    seen: list[int] = []
+
+    def search() -> None:  # as a server's worker thread does: FAISS's thread setting is per thread
+        assert store.dense_search(_fake_embed(["cloud payment"])[0], 5)
+        seen.append(faiss.omp_get_max_threads())
+
+    worker = threading.Thread(target=search)
+    worker.start()
+    worker.join()
+    assert seen == [1]
 
 
 WRITER = """

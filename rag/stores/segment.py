@@ -30,8 +30,18 @@ from rag.types import Chunk, Document
 
 # One question's search runs on one thread: FAISS's OpenMP threads for a single query vector cost more than they
 # save (p50 over a 50k-row flat index on the 2-core machine: 40 ms with 2 threads, 10 ms with 1), and a server
-# answers several questions at once anyway. Bulk HNSW builds switch to every core for their duration.
-faiss.omp_set_num_threads(1)
+# answers several questions at once anyway. Bulk HNSW builds switch to every core for their duration. The
+# setting belongs to the thread that makes it (a server searches from worker threads), hence once per thread.
+_one_omp_thread = threading.local()
+
+
+def _search_on_one_thread() -> None:
+    if not getattr(_one_omp_thread, "set", False):
+        faiss.omp_set_num_threads(1)
+        _one_omp_thread.set = True
+
+
+_search_on_one_thread()
 
 
 def new_name() -> str:
@@ -136,6 +146,7 @@ class Segment:
         k = min(k, len(self.chunks))
         if k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        _search_on_one_thread()
         ann = self.ann  # read once: a background build may swap one in at any moment
         if ann is not None and not exact:
             params = faiss.SearchParametersHNSW(efSearch=max(hnsw.HNSW_EF_SEARCH, k))
