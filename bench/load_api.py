@@ -240,6 +240,8 @@ def main() -> None:
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
     if args.requests < 1 or not levels or min(levels) < 1:
         parser.error("--requests and every --concurrency level must be at least 1")
+    if args.url and args.client == "raw" and not args.url.startswith("http://"):
+        parser.error("the raw client speaks plain http:// only; use --client httpx for this --url")
     questions = [
         json.loads(line)["question"]
         for line in args.questions.read_text(encoding="utf-8").splitlines()
