@@ -76,6 +76,13 @@ def index(
         err.print(
             f"[yellow]skipped[/] {escape(str(path))}: {escape(reason)}", highlight=False, soft_wrap=True
         )
+    if not pipeline.settle(
+        timeout=0
+    ):  # a merge queued an HNSW build: exiting would leave it to the next start
+        err.print(
+            "building the approximate search index of a merged segment (Ctrl-C leaves it to the next start)"
+        )
+        pipeline.settle()
     s = report.stats
     console.print(
         f"index [bold]{pipeline.index_name}[/]: {report.documents} documents, {report.chunks} chunks "

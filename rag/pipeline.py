@@ -155,6 +155,11 @@ class Pipeline:
             raise DocumentNotFound(f"no document with id {doc_id!r} in index {self.index_name!r}")
         self.holder.commit([], [doc_id])
 
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait until the index's background work (approximate index builds) is saved; False on timeout."""
+        data = self.holder.snapshot
+        return data is None or data.settle(timeout)
+
     # ---- reading -------------------------------------------------------------------------------------
     def documents(self) -> list[DocumentRecord]:
         """The indexed documents' manifest records, sorted by id."""

@@ -219,6 +219,10 @@ class EmbeddedStore:
             "terms": len(self._df),
         }
 
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait for the background HNSW builds of this snapshot's segments (rag.stores.hnsw)."""
+        return hnsw.wait(self.segments, timeout)
+
     # ---- writes --------------------------------------------------------------------------------------
     def update(
         self,

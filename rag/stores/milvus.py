@@ -266,6 +266,10 @@ class MilvusStore:
             "pending": int(self.changes is not None),
         }
 
+    def settle(self, timeout: float | None = None) -> bool:
+        """Nothing runs in the background here: Milvus builds its own indexes."""
+        return True
+
     # ---- writes --------------------------------------------------------------------------------------
     def update(
         self,

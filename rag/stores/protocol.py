@@ -142,6 +142,10 @@ class Store(Protocol):
     def stats(self) -> dict[str, int | str]:
         """Sizes and layout, for logs, health and benchmarks."""
 
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait for this snapshot's background work (approximate index builds) to finish and be saved; False
+        if `timeout` seconds passed first. A process about to exit calls it so the work is not lost."""
+
     def update(
         self,
         *,

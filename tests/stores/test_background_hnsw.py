@@ -12,7 +12,7 @@ import numpy as np
 from rag.stores import EmbeddedStore, hnsw
 from rag.stores.merging import MERGE_FACTOR
 from rag.stores.segment import Segment
-from tests.conftest import REPO
+from tests.conftest import REPO, run_rag
 from tests.test_segments import _add, _docs, _fake_embed, _store
 
 THRESHOLD = 300  # rows: each write below adds about 100 (size tier 2), the merge of eight about 800
@@ -105,3 +105,30 @@ def test_a_kill_before_the_build_is_persisted_leaves_the_merge_committed_and_a_r
     query = _fake_embed(["harbour market"])[0]
     reloaded = EmbeddedStore.load(tmp_path, ann_min_chunks=THRESHOLD)
     assert _big(reloaded).ann is not None and _top(reloaded, query) == _top(loaded, query)
+
+
+def test_settle_waits_for_the_queued_build_and_its_save(tmp_path: Path) -> None:
+    store = _almost_merging(tmp_path)
+    with hnsw.held():
+        store = _add(store, _docs(50, seed=99, prefix="last-"))
+        store.save(tmp_path)
+        assert store.settle(timeout=0.2) is False  # held: the build cannot have run
+    assert store.settle() is True
+    assert (tmp_path / "segments" / _big(store).name / "hnsw.faiss").is_file()
+
+
+def test_rag_index_exits_after_the_hnsw_build_it_queued_is_saved(tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for i in range(MERGE_FACTOR):  # one commit per file: the eighth merges the seven before it with itself
+        (folder / f"note{i}.txt").write_text(
+            f"Note {i}. The harbour market opens at {i + 6} o'clock. Fish and bread are sold there.\n",
+            encoding="utf-8",
+        )
+    monkeypatch.setenv("RAG_INDEX_BATCH_SIZE", "1")
+    monkeypatch.setenv("RAG_ANN_MIN_CHUNKS", "5")  # each write adds one or two chunks, the merge all of them
+    done = run_rag(["index", str(folder), "--index", "notes"], tmp_path / "index")
+    assert done.returncode == 0, done.stderr
+    segments = [p for p in (tmp_path / "index" / "notes" / "segments").iterdir() if p.is_dir()]
+    merged = [p for p in segments if (p / "segment.json").is_file() and (p / "hnsw.faiss").is_file()]
+    assert len(merged) == 1, (sorted(p.name for p in segments), done.stderr[-2000:])
