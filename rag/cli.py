@@ -76,9 +76,8 @@ def index(
         err.print(
             f"[yellow]skipped[/] {escape(str(path))}: {escape(reason)}", highlight=False, soft_wrap=True
         )
-    if not pipeline.settle(
-        timeout=0
-    ):  # a merge queued an HNSW build: exiting would leave it to the next start
+    # A merge may have queued an HNSW build: exiting now would leave it to whichever process loads the index next.
+    if not pipeline.settle(timeout=0):
         err.print(
             "building the approximate search index of a merged segment (Ctrl-C leaves it to the next start)"
         )

@@ -126,7 +126,9 @@ def _saved_index(segment: Segment) -> faiss.Index | None:
 
 def _persist(folder: Path, index: faiss.Index) -> None:
     """Add `hnsw.faiss` to a committed segment folder, atomically; nothing if it is gone or has one."""
-    if not folder.is_dir():  # pruned, or the whole index removed: nothing to add to (and no lock to create)
+    # Only the whole index gone skips the lock (no lock file to create). The segment folder itself is checked
+    # under the lock: a save in progress renames it into place only after the build may have finished.
+    if not folder.parents[1].is_dir():
         return
     with write_lock(folder.parents[1]):  # no save or prune of this index runs meanwhile
         if not (folder / "segment.json").is_file() or (folder / ANN_FILE).is_file():
