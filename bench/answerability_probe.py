@@ -22,7 +22,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # training/ is a folder of scripts, not part of the installed package
 
-from rag.answer.answerability import FEATURES, _window
+from rag.answer.answerability import FEATURES, sentence_window
 from rag.answer.reader import Reader
 from rag.embedding import Embedder
 from rag.evaluation.questions import load_questions
@@ -91,7 +91,7 @@ def main() -> None:
                     "features": np.array([[c.features[f] for f in FEATURES] for c in candidates]),
                     "confidence": decision.confidence,
                     "reader": float(reader.scores(question, texts).max()),
-                    "windows": [_window(c.sentence, pipeline.data)[0] for c in candidates],
+                    "windows": [sentence_window(c.sentence, pipeline.data)[0] for c in candidates],
                 }
             )
     labels = [r["answerable"] for r in rows]

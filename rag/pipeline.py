@@ -17,23 +17,20 @@ from rag.answer.generative import GenerativeAnswerer
 from rag.answer.responder import Responder
 from rag.conversation import Turn, rewrite
 from rag.documents import load_bytes, load_text
-from rag.embedding import Embedder, QueryBatcher
-from rag.errors import DocumentNotFound, InvalidInput
+from rag.embedding import Embedder
+from rag.errors import DocumentNotFound
 from rag.indexing import IndexReport, index_paths
 from rag.llm import make_llm
 from rag.parsing import ParseLimits
 from rag.progress import IndexProgress
+from rag.query_batcher import QueryBatcher
 from rag.retrieval import HybridRetriever, Retrieval
 from rag.settings import AnswerMode, Settings
 from rag.snapshot import SnapshotHolder
 from rag.stages import answered, timed
-from rag.stores import (
-    ChunkingConfig,
-    DocumentRecord,
-    Store,
-    UpdateStats,
-)
+from rag.stores import ChunkingConfig, DocumentRecord, Store, UpdateStats
 from rag.types import Answer, Document, Passage
+from rag.validation import check_mode, check_question, check_top_k
 
 log = logging.getLogger(__name__)
 
@@ -174,20 +171,11 @@ class Pipeline:
             raise DocumentNotFound(f"no document with id {doc_id!r} in index {self.index_name!r}")
         return data.documents[doc_id]
 
-    def check_question(self, question: str) -> str:
-        """The question stripped; raises InvalidInput when empty or longer than the limit."""
-        if not isinstance(question, str) or not question.strip():
-            raise InvalidInput("the question is empty")
-        limit = self.settings.max_question_chars
-        if len(question) > limit:
-            raise InvalidInput(f"the question is {len(question)} characters long; the limit is {limit}")
-        return question.strip()
+    def _question(self, question: str) -> str:
+        return check_question(question, self.settings.max_question_chars)
 
     def _top_k(self, top_k: int | None) -> int:
-        k = self.settings.top_k if top_k is None else top_k
-        if not 1 <= k <= 100:
-            raise InvalidInput("top_k must be between 1 and 100")
-        return k
+        return check_top_k(top_k, self.settings.top_k)
 
     def search(
         self, query: str, top_k: int | None = None, history: Sequence[Turn] | None = None
@@ -199,13 +187,13 @@ class Pipeline:
         self, query: str, top_k: int | None = None, history: Sequence[Turn] | None = None
     ) -> Retrieval:
         """The retrieval for `query` (a follow-up is first rewritten from `history`): passages and query vector."""
-        query = rewrite(self.check_question(query), history)
+        query = rewrite(self._question(query), history)
         return self._retrieve(self.data, query, self._top_k(top_k))
 
     def retrieve_many(self, queries: Sequence[str], top_k: int | None = None) -> list[Retrieval]:
         """`retrieve` for many standalone queries, their embeddings computed in one batch."""
         data, k = self.data, self._top_k(top_k)
-        checked = [self.check_question(q) for q in queries]
+        checked = [self._question(q) for q in queries]
         with timed("embed"):
             vectors = self.embedder.embed(checked)
         with timed("search"):
@@ -223,7 +211,7 @@ class Pipeline:
     ) -> tuple[str, Retrieval, Decision]:
         """The standalone question, its retrieval and the answerability decision (with every candidate's
         features and probability): what `ask` decides before composing, for evaluation and training."""
-        question = rewrite(self.check_question(question), history)
+        question = rewrite(self._question(question), history)
         data = self.data
         retrieval = self._retrieve(data, question, self._top_k(top_k))
         return question, retrieval, self.responder.decide(question, retrieval, data)
@@ -246,13 +234,8 @@ class Pipeline:
     def _prepare(
         self, question: str, history: Sequence[Turn] | None, top_k: int | None, mode: AnswerMode | str | None
     ) -> tuple[str, str, AnswerMode, Store, Retrieval]:
-        question = self.check_question(question)
-        try:
-            mode = AnswerMode(mode or self.settings.answer_mode)
-        except ValueError:
-            raise InvalidInput(
-                f"unknown answer mode {mode!r}; use one of: {', '.join(m.value for m in AnswerMode)}"
-            ) from None
+        question = self._question(question)
+        mode = check_mode(mode, self.settings.answer_mode)
         data = self.data
         query = rewrite(question, history)
         return question, query, mode, data, self._retrieve(data, query, self._top_k(top_k))

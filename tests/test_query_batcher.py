@@ -10,8 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from rag.embedding import Embedder, QueryBatcher
+from rag.embedding import Embedder
 from rag.pipeline import Pipeline
+from rag.query_batcher import QueryBatcher
 
 QUESTIONS = [
     "How large is the warehouse at Liège airport?",

@@ -7,7 +7,7 @@ Recipe (deterministic: no sampling except the seeded hold-out draw):
     test split is never read) goes through `Pipeline.assess`; each of its `decision.candidates` (the top-8
     sentences the answerability model scores) becomes one pair whose question is the standalone question
     (follow-ups rewritten from their history, as at run time). `sentence` is the candidate sentence, `window`
-    the sentence with its neighbours inside its passage (exactly `rag.answer.answerability._window`).
+    the sentence with its neighbours inside its passage (exactly `rag.answer.answerability.sentence_window`).
     `label` is 1 when the sentence overlaps an evidence span of the question (as
     `rag.evaluation.answerability.collect` labels candidates), `window_label` when the window does.
     Unanswerable questions give only negatives.
@@ -45,7 +45,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from rag.answer.answerability import _window
+from rag.answer.answerability import sentence_window
 from rag.chunking import split_sentences
 from rag.errors import RagError
 from rag.evaluation.answerability import evidence_spans, removal_pairs
@@ -61,7 +61,7 @@ def _overlaps(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
 
 
 def _window_span(sentence, data) -> tuple[int, int]:
-    """Character span of `_window`'s text in the document (same neighbour rule)."""
+    """Character span of `sentence_window`'s text in the document (same neighbour rule)."""
     spans = sentence.passage.chunk.sentences
     if not spans:
         return sentence.passage.chunk.start, sentence.passage.chunk.end
@@ -85,7 +85,7 @@ def candidate_pairs(pipeline, item: Question, source: str, group: str, split: st
     for rank, candidate in enumerate(decision.candidates):
         s = candidate.sentence
         doc_spans = spans.get(s.passage.chunk.doc_id, [])
-        window, _ = _window(s, data)
+        window, _ = sentence_window(s, data)
         w_start, w_end = _window_span(s, data)
         yield {
             "question": question,

@@ -106,7 +106,7 @@ class AnswerabilityModel:
         )
 
 
-def _window(sentence: ScoredSentence, data: Store) -> tuple[str, list[SentenceKey]]:
+def sentence_window(sentence: ScoredSentence, data: Store) -> tuple[str, list[SentenceKey]]:
     """The sentence with its neighbours inside its passage: text and sentence keys."""
     chunk = sentence.passage.chunk
     spans = chunk.sentences
@@ -142,7 +142,7 @@ def candidate_features(
     best_semantic = max(s.semantic for s in top)
     out = []
     for sentence in top:
-        text, rows = _window(sentence, data)
+        text, rows = sentence_window(sentence, data)
         window_terms = tokens(f"{sentence.passage.chunk.title} {text}")
         covered = sum(w for t, w in idf.items() if t in window_terms) / total if q_terms else 0.0
         missing = [w for t, w in idf.items() if t not in window_terms]

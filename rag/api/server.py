@@ -13,7 +13,7 @@ from typing import Self
 import uvicorn
 from fastapi import FastAPI
 
-from rag.embedding import QueryBatcher
+from rag.query_batcher import QueryBatcher
 from rag.settings import Settings
 
 log = logging.getLogger("uvicorn.error")  # shown with uvicorn's own start-up lines
