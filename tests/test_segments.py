@@ -134,18 +134,30 @@ def test_large_segments_get_an_hnsw_index_with_high_recall(tmp_path: Path) -> No
     assert hits / (10 * len(queries)) >= 0.9
 
 
-def test_a_search_from_any_thread_runs_on_one_faiss_thread() -> None:
+def test_a_search_from_any_thread_runs_on_one_faiss_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     store = _add(_store(), _docs(20))
-    seen: list[int] = []
+    knn = faiss.knn
+    during: list[int] = []
+
+    def watched_knn(*args: object, **kwargs: object) -> object:  # FAISS's own function, observed not replaced
+        during.append(faiss.omp_get_max_threads())
+        return knn(*args, **kwargs)
+
+    monkeypatch.setattr(faiss, "knn", watched_knn)
+    before: list[int] = []
+    after: list[int] = []
 
     def search() -> None:  # as a server's worker thread does: FAISS's thread setting is per thread
+        faiss.omp_set_num_threads(2)
+        before.append(faiss.omp_get_max_threads())
         assert store.dense_search(_fake_embed(["cloud payment"])[0], 5)
-        seen.append(faiss.omp_get_max_threads())
+        after.append(faiss.omp_get_max_threads())
 
     worker = threading.Thread(target=search)
     worker.start()
     worker.join()
-    assert seen == [1]
+    assert during and set(during) == {1}  # the search itself ran on one thread
+    assert after == before == [2]  # and the thread's own setting (torch's too, when shared) was put back
 
 
 WRITER = """

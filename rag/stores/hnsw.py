@@ -46,11 +46,12 @@ def build(vectors: np.ndarray) -> faiss.Index:
     """An HNSW inner-product index of `vectors` (a bulk build: it uses every core while it runs)."""
     index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    previous = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     try:
         index.add(vectors)
     finally:
-        faiss.omp_set_num_threads(1)  # this thread's searches stay single-threaded (see rag.stores.segment)
+        faiss.omp_set_num_threads(previous)  # the thread's own setting back (torch may share it)
     return index
 
 

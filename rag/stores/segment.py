@@ -13,7 +13,8 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -28,20 +29,21 @@ from rag.stores.protocol import DocumentRecord, PreparedDocument, passage_text
 from rag.text import tokenize
 from rag.types import Chunk, Document
 
+
 # One question's search runs on one thread: FAISS's OpenMP threads for a single query vector cost more than they
 # save (p50 over a 50k-row flat index on the 2-core machine: 40 ms with 2 threads, 10 ms with 1), and a server
-# answers several questions at once anyway. Bulk HNSW builds switch to every core for their duration. The
-# setting belongs to the thread that makes it (a server searches from worker threads), hence once per thread.
-_one_omp_thread = threading.local()
-
-
-def _search_on_one_thread() -> None:
-    if not getattr(_one_omp_thread, "set", False):
-        faiss.omp_set_num_threads(1)
-        _one_omp_thread.set = True
-
-
-_search_on_one_thread()
+# answers several questions at once anyway. Bulk HNSW builds use every core for their duration. The setting
+# belongs to the calling thread and, when torch was imported before faiss, is the one torch's intra-op threads
+# read too (one OpenMP runtime): so it is set around each search and put back afterwards, never left behind.
+@contextmanager
+def one_omp_thread() -> Iterator[None]:
+    """FAISS calls inside run on one OpenMP thread; the thread's previous setting is restored on exit."""
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
 
 
 def new_name() -> str:
@@ -146,15 +148,15 @@ class Segment:
         k = min(k, len(self.chunks))
         if k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        _search_on_one_thread()
         ann = self.ann  # read once: a background build may swap one in at any moment
-        if ann is not None and not exact:
-            params = faiss.SearchParametersHNSW(efSearch=max(hnsw.HNSW_EF_SEARCH, k))
-            scores, rows = ann.search(vector.reshape(1, -1), k, params=params)
-        else:
-            # Exact search straight over the segment's own array: no FAISS flat copy of the vectors to keep.
-            query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
-            scores, rows = faiss.knn(query, self.vectors, k, metric=faiss.METRIC_INNER_PRODUCT)
+        with one_omp_thread():
+            if ann is not None and not exact:
+                params = faiss.SearchParametersHNSW(efSearch=max(hnsw.HNSW_EF_SEARCH, k))
+                scores, rows = ann.search(vector.reshape(1, -1), k, params=params)
+            else:
+                # Exact search straight over the segment's own array: no FAISS flat copy of the vectors to keep.
+                query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
+                scores, rows = faiss.knn(query, self.vectors, k, metric=faiss.METRIC_INNER_PRODUCT)
         keep = rows[0] >= 0
         return rows[0][keep].astype(np.int64), scores[0][keep]
 
