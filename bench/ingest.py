@@ -1,6 +1,6 @@
 """Benchmark: ingestion throughput of the whole pipeline against the raw embedding model, and one-document adds.
 
-Run: .venv/bin/python bench/ingest.py [--docs 1000] [--skip-add]
+Run: .venv/bin/python bench/ingest.py [--docs 1000] [--pooled] [--processes N] [--skip-add]
 On the first `--docs` SciFact abstracts (../shared/data/scifact): documents/s of `Pipeline.index` into a fresh
 temporary index (reading the files, chunking, embedding chunks and sentences, BM25, saving) and of the raw model
 (`SentenceTransformer.encode` of the same chunk texts, batch 32), measured side by side in one process; then the
@@ -106,6 +106,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=1000, help="SciFact abstracts to index (default 1000)")
     parser.add_argument("--pooled", action="store_true", help="also index with pooled sentence vectors")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        help="also index with this many encoding processes (RAG_ENCODE_PROCESSES; starting them is counted)",
+    )
     parser.add_argument("--skip-add", action="store_true", help="skip the one-document add timings")
     args = parser.parse_args()
 
@@ -139,6 +145,11 @@ def main() -> None:
             runs.append(
                 ("whole pipeline, pooled sentences", *index_run(folder, embedder, embedder.embed_pooled))
             )
+        if args.processes > 1:
+            pooled = Embedder(processes=args.processes)
+            label = f"whole pipeline, {args.processes} encoding processes"
+            runs.append((label, *index_run(folder, pooled, None)))
+            pooled.close()
         raw_times.append(raw_run())
     raw_s = statistics.mean(raw_times)
     times = " and ".join(f"{t:.1f}" for t in raw_times)

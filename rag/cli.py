@@ -82,6 +82,7 @@ def index(
             "building the approximate search index of a merged segment (Ctrl-C leaves it to the next start)"
         )
         pipeline.settle()
+    pipeline.close()
     s = report.stats
     console.print(
         f"index [bold]{pipeline.index_name}[/]: {report.documents} documents, {report.chunks} chunks "

@@ -9,9 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.encode_pool import EncodePool
 from rag.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
+
+# `embed` hands a call to the process pool only when each worker gets at least this many batches of it: smaller
+# calls (questions, one uploaded document) cost more in transfers between processes than they gain.
+POOL_MIN_BATCHES = 2
 
 
 def default_model_path() -> str:
@@ -29,7 +34,8 @@ def default_model_path() -> str:
 class Embedder:
     """Turns texts into L2-normalised float32 vectors; thread-safe, loads the model once."""
 
-    def __init__(self, model_path: str | None = None, batch_size: int = 32) -> None:
+    def __init__(self, model_path: str | None = None, batch_size: int = 32, processes: int = 1) -> None:
+        """`processes` > 1 encodes large `embed` calls (indexing) in that many worker processes (`EncodePool`)."""
         path = model_path or default_model_path()
         if not Path(path).is_dir():
             raise ModelUnavailable(
@@ -63,11 +69,20 @@ class Embedder:
         # embed_queries tokenises with its own copy, so it never waits for (or races) an indexing call's tokenizer.
         self._query_tokenizer = copy.deepcopy(self._model.tokenizer)
         self._query_lock = threading.Lock()
+        # Public for inspection; None when encoding stays in this process (or after the pool failed).
+        self.pool: EncodePool | None = EncodePool(self._model, processes) if processes > 1 else None
 
     def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Embed `texts` as rows of an (n, dimension) float32 matrix of unit vectors."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        pool = self.pool
+        if pool is not None and len(texts) >= self.bulk_size:
+            try:
+                return pool.encode(texts, self.batch_size, progress)
+            except Exception as exc:  # noqa: BLE001 - the texts are encoded here instead; nothing is lost
+                log.warning("multi-process encoding failed (%s); encoding in this process from now on", exc)
+                self.pool = None
         with self._lock:
             vectors = self._model.encode(
                 texts,
@@ -77,6 +92,19 @@ class Embedder:
                 normalize_embeddings=True,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    @property
+    def bulk_size(self) -> int:
+        """Texts per `embed` call that keep every encoder busy: the pool's threshold with several processes,
+        else one batch (callers that embed in steps, such as progress reporting, use steps at least this big)."""
+        if self.pool is None:
+            return self.batch_size
+        return self.batch_size * self.pool.processes * POOL_MIN_BATCHES
+
+    def close(self) -> None:
+        """Stop the encoding processes, if any were started (a later large `embed` starts them again)."""
+        if self.pool is not None:
+            self.pool.close()
 
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one query as a (dimension,) unit vector."""

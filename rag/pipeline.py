@@ -48,7 +48,9 @@ class Pipeline:
 
     def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None) -> None:
         self.settings = settings or Settings()
-        self.embedder = embedder or Embedder(self.settings.model_path, self.settings.embed_batch_size)
+        self.embedder = embedder or Embedder(
+            self.settings.model_path, self.settings.embed_batch_size, self.settings.encode_processes
+        )
         self.retriever = HybridRetriever(
             self.embedder,
             candidates=self.settings.candidates,
@@ -156,6 +158,10 @@ class Pipeline:
         """Wait until the index's background work (approximate index builds) is saved; False on timeout."""
         data = self.holder.snapshot
         return data is None or data.settle(timeout)
+
+    def close(self) -> None:
+        """Stop the embedder's encoding processes (RAG_ENCODE_PROCESSES), if any were started."""
+        self.embedder.close()
 
     # ---- reading -------------------------------------------------------------------------------------
     def documents(self) -> list[DocumentRecord]:

@@ -83,6 +83,13 @@ class Settings(BaseSettings):
         None, description="Local sentence-transformers model folder; empty = bundled all-MiniLM-L6-v2."
     )
     embed_batch_size: int = Field(32, ge=1, le=1024)
+    encode_processes: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Processes that encode large indexing batches, each with its share of the cores (sentence-"
+        "transformers' multi-process pool); 1 = encode in this process with all cores (README: Ingestion).",
+    )
     query_batch_window_ms: float = Field(
         3.0,
         ge=0.0,

@@ -156,7 +156,7 @@ class SnapshotHolder:
     ) -> tuple[UpdateStats, bool]:
         embed = self.embedder.embed
         if not isinstance(progress, bool):  # an IndexProgress: embed in batches and tell it after each
-            embed, progress = reporting_embed(embed, progress, max(64, self.embedder.batch_size)), False
+            embed, progress = reporting_embed(embed, progress, max(64, self.embedder.bulk_size)), False
         # Serialise with writers in this process (thread lock) and in others (lock file), and build on the
         # newest committed version: another process may have committed since this one loaded.
         with self._write_lock, write_lock(self.path):

@@ -115,6 +115,7 @@ def serve(settings: Settings) -> None:
         raise
     finally:
         pipeline.query_batcher.close()
+        pipeline.close()
 
 
 class BackgroundServer:
