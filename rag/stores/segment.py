@@ -151,7 +151,7 @@ class Segment:
         ann = self.ann  # read once: a background build may swap one in at any moment
         with one_omp_thread():
             if ann is not None and not exact:
-                params = faiss.SearchParametersHNSW(efSearch=max(hnsw.HNSW_EF_SEARCH, k))
+                params = faiss.SearchParametersHNSW(efSearch=hnsw.ef_search(len(self.chunks), k))
                 scores, rows = ann.search(vector.reshape(1, -1), k, params=params)
             else:
                 # Exact search straight over the segment's own array: no FAISS flat copy of the vectors to keep.

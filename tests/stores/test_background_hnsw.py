@@ -132,3 +132,11 @@ def test_rag_index_exits_after_the_hnsw_build_it_queued_is_saved(tmp_path: Path,
     segments = [p for p in (tmp_path / "index" / "notes" / "segments").iterdir() if p.is_dir()]
     merged = [p for p in segments if (p / "segment.json").is_file() and (p / "hnsw.faiss").is_file()]
     assert len(merged) == 1, (sorted(p.name for p in segments), done.stderr[-2000:])
+
+
+def test_hnsw_search_breadth_grows_with_the_segment() -> None:
+    # at a fixed efSearch recall fell from 0.96 (100k rows) to 0.75 (1M); bench/scale_ef.py measured the rule
+    assert hnsw.ef_search(50_000, 10) == hnsw.HNSW_EF_SEARCH  # small segments keep the floor
+    assert hnsw.ef_search(100_000, 10) == hnsw.HNSW_EF_SEARCH
+    assert hnsw.ef_search(1_000_000, 10) == 1000
+    assert hnsw.ef_search(50_000, 1000) == 1000  # never fewer candidates than asked for
