@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from multiprocessing import resource_tracker
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 # all of them, so `processes` workers do not oversubscribe the machine.
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _environ_lock = threading.Lock()
+_TRACKER_FILTER = "ignore:resource_tracker:UserWarning"
 
 
 def available_cores() -> int:
@@ -90,12 +92,18 @@ class EncodePool:
     def _start(self) -> dict[str, Any]:
         log.info("starting %d encoding processes, %d threads each", self.processes, self.threads)
         with _environ_lock:  # the workers inherit the environment as it is when they are spawned
-            saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
+            saved = {name: os.environ.get(name) for name in (*_THREAD_VARIABLES, "PYTHONWARNINGS")}
             os.environ.update({name: str(self.threads) for name in _THREAD_VARIABLES})
+            # After a pool has encoded and been stopped (its workers get SIGTERM), Python's resource tracker
+            # reports "leaked semaphore objects" at exit (it removes them anyway): a UserWarning at the end of
+            # every `rag index`. The tracker process, started here if not yet running, inherits a filter for
+            # that warning alone; any filters already set are kept.
+            os.environ["PYTHONWARNINGS"] = ",".join(filter(None, (saved["PYTHONWARNINGS"], _TRACKER_FILTER)))
+            resource_tracker.ensure_running()
             try:
                 return self._model.start_multi_process_pool(["cpu"] * self.processes)
             finally:
-                for name, value in saved.items():
+                for name, value in saved.items():  # thread counts and warning filter as they were
                     if value is None:
                         os.environ.pop(name, None)
                     else:
