@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.encode_pool import EncodePool
+from rag.encode_pool import UNIT_VECTORS, EncodePool
 from rag.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -85,11 +85,7 @@ class Embedder:
                 self.pool = None
         with self._lock:
             vectors = self._model.encode(
-                texts,
-                batch_size=self.batch_size,
-                show_progress_bar=progress,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
+                texts, batch_size=self.batch_size, show_progress_bar=progress, **UNIT_VECTORS
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 

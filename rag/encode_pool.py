@@ -18,6 +18,10 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _environ_lock = threading.Lock()
 _TRACKER_FILTER = "ignore:resource_tracker:UserWarning"
 
+# The options every `SentenceTransformer.encode` call of the embedder uses, in this process or in the pool: the
+# two paths must give the same vectors (numpy rows, L2-normalised).
+UNIT_VECTORS: dict[str, Any] = {"convert_to_numpy": True, "normalize_embeddings": True}
+
 
 def available_cores() -> int:
     """The number of CPU cores this process may run on."""
@@ -72,12 +76,7 @@ class EncodePool:
                 self._pool = self._start()
             try:
                 vectors = self._model.encode(
-                    texts,
-                    pool=self._pool,
-                    batch_size=batch_size,
-                    show_progress_bar=progress,
-                    convert_to_numpy=True,
-                    normalize_embeddings=True,
+                    texts, pool=self._pool, batch_size=batch_size, show_progress_bar=progress, **UNIT_VECTORS
                 )
             except BaseException:
                 self._stop()
