@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -24,9 +24,11 @@ def run_rag(
     index_dir: Path,
     timeout: int = 300,
     command: Sequence[str] = (sys.executable, "-m", "rag.cli"),
+    extra_env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the real `rag` command line (`command`: the module, or the installed entry point) in a child process
-    over `index_dir`, the seed corpus as default corpus; the caller's RAG_INDEX_NAME and RAG_STORE do not leak in."""
+    over `index_dir`, the seed corpus as default corpus; the caller's RAG_INDEX_NAME and RAG_STORE do not leak in
+    (`extra_env` sets further variables for this run)."""
     env = {
         **os.environ,
         "RAG_INDEX_DIR": str(index_dir),
@@ -35,6 +37,7 @@ def run_rag(
     }
     env.pop("RAG_INDEX_NAME", None)
     env.pop("RAG_STORE", None)
+    env.update(extra_env or {})
     return subprocess.run(
         [*command, *args],
         check=False,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +16,7 @@ from pydantic import ValidationError
 from rag.embedding import POOL_MIN_BATCHES, Embedder
 from rag.pipeline import Pipeline
 from rag.settings import Settings
-from tests.conftest import CORPUS, REPO, make_settings
+from tests.conftest import CORPUS, make_settings, run_rag
 
 WORDS = [
     "warehouse",
@@ -145,16 +143,7 @@ def test_indexing_with_progress_feeds_the_pool(tmp_path: Path, embedder: Embedde
 
 
 def test_rag_index_with_processes_ends_cleanly(tmp_path: Path) -> None:
-    env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path), "RAG_ENCODE_PROCESSES": "2", "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "index", str(CORPUS)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=300,
-        check=False,
-    )
+    done = run_rag(["index", str(CORPUS)], tmp_path, extra_env={"RAG_ENCODE_PROCESSES": "2"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert "5 documents" in done.stdout + done.stderr
     assert "Warning" not in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
