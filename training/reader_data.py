@@ -50,6 +50,7 @@ from rag.chunking import split_sentences
 from rag.errors import RagError
 from rag.evaluation.answerability import evidence_spans, removal_pairs
 from rag.evaluation.questions import Question, load_questions
+from training.synthetic_data import synthetic_rows
 
 SCIFACT = Path("/work/shared/data/scifact")
 HOLDOUT_SHARE = 0.4
@@ -114,13 +115,14 @@ def holdout_ids(items: Sequence[Question], share: float = HOLDOUT_SHARE, seed: i
     return out
 
 
-def corpus_rows(corpus: Path, seed_set: Path, natural: Path) -> Iterator[dict]:
-    """(a) and (b): candidates of seed and natural-dev questions, and of their removal twins."""
+def corpus_rows(corpus: Path, seed_set: Path, natural: Path | None) -> Iterator[dict]:
+    """(a) and (b): candidates of seed and natural-dev questions (none when `natural` is None), and of their
+    removal twins."""
     from rag.pipeline import Pipeline
     from rag.settings import Settings
 
     seed_items = load_questions(seed_set)
-    dev_items = load_questions(natural, "dev")
+    dev_items = load_questions(natural, "dev") if natural else []
     held = holdout_ids(dev_items)
     with tempfile.TemporaryDirectory() as tmp:
         pipeline = Pipeline(Settings(index_dir=Path(tmp), corpus_dir=corpus))
@@ -138,12 +140,12 @@ def corpus_rows(corpus: Path, seed_set: Path, natural: Path) -> Iterator[dict]:
                 )
 
 
-def document_rows(corpus: Path, seed_set: Path, natural: Path) -> Iterator[dict]:
+def document_rows(corpus: Path, seed_set: Path, natural: Path | None) -> Iterator[dict]:
     """(e): train-split answerable questions against every sentence of their evidence documents."""
     from rag.documents import load_paths
 
     docs = {d.doc_id: d for d in load_paths([corpus]).documents}
-    dev_items = load_questions(natural, "dev")
+    dev_items = load_questions(natural, "dev") if natural else []
     held = holdout_ids(dev_items)
     for source, items in (("seed", load_questions(seed_set)), ("natural_dev", dev_items)):
         for item in items:
@@ -242,7 +244,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-scifact", action="store_true", help="skip (c), e.g. when the data is absent")
     parser.add_argument("--only-scifact", action="store_true", help="only (c), e.g. to rebuild it alone")
     parser.add_argument("--only-documents", action="store_true", help="only (e), e.g. to rebuild it alone")
+    parser.add_argument(
+        "--no-natural",
+        action="store_true",
+        help="leave the natural set out entirely (the shipped recipe: it is kept for fitting and judging the "
+        "answerability model, so the reader must not have seen it)",
+    )
+    parser.add_argument(
+        "--synthetic", type=Path, default=None, help="add (f): the passages and questions of this folder"
+    )
     args = parser.parse_args(argv)
+    natural = None if args.no_natural else args.natural
     started = time.perf_counter()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     counts: Counter = Counter()
@@ -250,12 +262,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         sources = (
             []
             if args.only_scifact or args.only_documents
-            else [corpus_rows(args.corpus, args.seed_set, args.natural)]
+            else [corpus_rows(args.corpus, args.seed_set, natural)]
         )
         if not args.only_scifact:
-            sources.append(document_rows(args.corpus, args.seed_set, args.natural))
+            sources.append(document_rows(args.corpus, args.seed_set, natural))
         if not args.no_scifact and not args.only_documents:
             sources.append(scifact_rows())
+        if args.synthetic is not None:
+            sources.append(synthetic_rows(args.synthetic))
         for rows in sources:
             for row in rows:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -64,3 +64,12 @@ def test_a_corrupt_model_raises_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "model.safetensors").write_bytes(b"not a model")
     with pytest.raises(ModelUnavailable, match="cannot load the answer reader"):
         Reader(tmp_path)
+
+
+def test_a_near_miss_question_scores_below_the_questions_the_sentence_answers(reader: Reader) -> None:
+    """The same sentence, asked what it states and what it does not (same warehouse, other facts)."""
+    answered = ["how big is the liege warehouse", "when did work on the belgian warehouse start"]
+    near_misses = ["when will the liege warehouse open", "how much did the liege warehouse cost"]
+    yes = [float(reader.scores(q, [ANSWER])[0]) for q in answered]
+    no = [float(reader.scores(q, [ANSWER])[0]) for q in near_misses]
+    assert min(yes) > max(no)
