@@ -180,6 +180,17 @@ def train_answerability(
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the model (JSON).")] = Path(
         "rag/answer/answerability.json"
     ),
+    reader_candidates: Annotated[
+        int | None,
+        typer.Option(
+            "--reader-candidates",
+            min=0,
+            max=8,
+            help="Best-ranked candidates the answer reader reads for the confidence (0: no reader; faster, "
+            "weaker on paraphrased and near-miss questions). Default: the bundled model's recipe (2).",
+            show_default=False,
+        ),
+    ] = None,
     index: IndexOpt = None,
 ) -> None:
     """Fit the answerability model on training questions and print the threshold to apply.
@@ -191,7 +202,12 @@ def train_answerability(
     from rag.evaluation.training import train
 
     result = train(
-        make_pipeline(settings_for(index)), source, removal=removal, out=out, progress=sys.stderr.isatty()
+        make_pipeline(settings_for(index)),
+        source,
+        removal=removal,
+        out=out,
+        progress=sys.stderr.isatty(),
+        reader_candidates=reader_candidates,
     )
     console.print(result.summary(), highlight=False)
     console.print(f"model written to {out}", highlight=False)

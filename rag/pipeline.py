@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.answer import final_answer
-from rag.answer.answerability import MODEL_PATH, Answerability, AnswerabilityModel, Decision
+from rag.answer.answerability import Decision, build_answerability
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.generative import GenerativeAnswerer
 from rag.answer.responder import Responder
@@ -59,9 +59,8 @@ class Pipeline:
             bm25_weight=self.settings.bm25_weight,
             fusion=self.settings.fusion,
         )
-        model = AnswerabilityModel.load(self.settings.answerability_model or MODEL_PATH)
         self.responder = Responder(
-            Answerability(model, self.settings.answer_threshold, self.settings.related_threshold),
+            build_answerability(self.settings),
             ExtractiveAnswerer(self.settings.max_answer_sentences),
             GenerativeAnswerer(
                 make_llm(self.settings), prompt_chars=self.settings.llm_prompt_chars

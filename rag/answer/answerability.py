@@ -11,11 +11,14 @@ from pathlib import Path
 import numpy as np
 
 from rag.answer.evidence import AnswerType, ScoredSentence, answer_type, holds_type
+from rag.answer.reader import Reader
 from rag.retrieval import Retrieval
+from rag.settings import Settings
 from rag.stores.protocol import SentenceKey, Store
 from rag.text import tokens
 
-MODEL_PATH = Path(__file__).with_name("answerability.json")
+MODEL_PATH = Path(__file__).with_name("answerability.json")  # the bundled model: reads with the answer reader
+FAST_MODEL_PATH = Path(__file__).with_name("answerability_fast.json")  # the same recipe without the reader
 CANDIDATES = 8  # best-ranked candidate sentences scored by the model
 
 FEATURES = (
@@ -64,14 +67,18 @@ class Decision:
 
 @dataclass(frozen=True)
 class AnswerabilityModel:
-    """Logistic regression over standardised candidate features, plus a Platt scaling of the question's best."""
+    """Logistic regression over standardised candidate features (which sentence answers), then a question-level
+    logistic regression over the best candidate's logit and, optionally, the answer reader's best logit over the
+    `reader_candidates` best-ranked candidates (is the question answered at all)."""
 
     features: tuple[str, ...]
     mean: tuple[float, ...]
     scale: tuple[float, ...]
     weights: tuple[float, ...]
     bias: float
-    platt: tuple[float, float] = (1.0, 0.0)  # confidence = sigmoid(a * best_logit + b)
+    platt: tuple[float, float] = (1.0, 0.0)  # confidence = sigmoid(a * best_logit + reader_weight * read + b)
+    reader_weight: float = 0.0
+    reader_candidates: int = 0  # best-ranked candidates the answer reader reads; 0 = the reader is not used
     meta: dict = field(default_factory=dict)
 
     def logits(self, rows: np.ndarray) -> np.ndarray:
@@ -79,16 +86,16 @@ class AnswerabilityModel:
         z = (rows - np.asarray(self.mean)) / np.asarray(self.scale)
         return z @ np.asarray(self.weights) + self.bias
 
-    def confidence(self, best_logit: float) -> float:
-        """Calibrated probability that the question is answered by its best candidate."""
+    def confidence(self, best_logit: float, read: float = 0.0) -> float:
+        """Calibrated probability that the question is answered, from its best candidate's logit and (when the
+        model uses the reader) the reader's best logit `read`."""
         a, b = self.platt
-        return float(1.0 / (1.0 + math.exp(-(a * best_logit + b))))
+        z = a * best_logit + self.reader_weight * read + b
+        return float(1.0 / (1.0 + math.exp(-max(-500.0, min(500.0, z)))))
 
     def save(self, path: Path) -> None:
         """Write the model as JSON."""
-        body = {
-            k: getattr(self, k) for k in ("features", "mean", "scale", "weights", "bias", "platt", "meta")
-        }
+        body = {k: getattr(self, k) for k in (*_MODEL_FIELDS, "meta")}
         path.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
 
     @classmethod
@@ -102,8 +109,27 @@ class AnswerabilityModel:
             weights=tuple(body["weights"]),
             bias=float(body["bias"]),
             platt=tuple(body["platt"]),
+            reader_weight=float(body.get("reader_weight", 0.0)),
+            reader_candidates=int(body.get("reader_candidates", 0)),
             meta=body.get("meta", {}),
         )
+
+
+_MODEL_FIELDS = (
+    "features",
+    "mean",
+    "scale",
+    "weights",
+    "bias",
+    "platt",
+    "reader_weight",
+    "reader_candidates",
+)
+
+
+def reader_picks(logits: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the `k` candidates with the highest model logits, best first: the ones the reader reads."""
+    return np.argsort(-np.asarray(logits), kind="stable")[: max(0, k)]
 
 
 def sentence_window(sentence: ScoredSentence, data: Store) -> tuple[str, list[SentenceKey]]:
@@ -114,6 +140,11 @@ def sentence_window(sentence: ScoredSentence, data: Store) -> tuple[str, list[Se
     lo, hi = max(0, inside[0] - 1), min(len(spans) - 1, inside[-1] + 1)
     text = data.documents[chunk.doc_id].text[spans[lo][0] : spans[hi][1]] if spans else chunk.text
     return text, [(chunk.doc_id, *spans[i]) for i in range(lo, hi + 1)]
+
+
+def reader_input(reader: Reader, sentence: ScoredSentence, data: Store) -> str:
+    """What the reader reads for a candidate: the sentence, or its window (`Reader.input`)."""
+    return sentence.text if reader.input == "sentence" else sentence_window(sentence, data)[0]
 
 
 def candidate_features(
@@ -174,10 +205,20 @@ def candidate_features(
 class Answerability:
     """Scores candidate sentences with the trained model and decides the outcome of a question."""
 
-    def __init__(self, model: AnswerabilityModel, answer_threshold: float, related_threshold: float) -> None:
+    def __init__(
+        self,
+        model: AnswerabilityModel,
+        answer_threshold: float,
+        related_threshold: float,
+        reader: Reader | None = None,
+    ) -> None:
+        """`reader` is required when the model uses it (`model.reader_candidates` > 0), else ignored."""
         if not 0.0 <= answer_threshold <= 1.0 or not 0.0 <= related_threshold <= 1.0:
             raise ValueError("thresholds must lie in 0..1")
+        if model.reader_candidates > 0 and reader is None:
+            raise ValueError("this answerability model needs the answer reader")
         self.model = model
+        self.reader = reader if model.reader_candidates > 0 else None
         self.answer_threshold = answer_threshold
         self.related_threshold = related_threshold
 
@@ -190,6 +231,11 @@ class Answerability:
             return [], 0.0
         rows = np.array([[c.features[f] for f in self.model.features] for c in candidates], dtype=np.float64)
         logits = self.model.logits(rows)
+        read = 0.0
+        if self.reader is not None:
+            picks = reader_picks(logits, self.model.reader_candidates)
+            texts = [reader_input(self.reader, candidates[i].sentence, data) for i in picks]
+            read = float(np.max(self.reader.scores(question, texts)))
         ranked = sorted(
             (
                 Candidate(c.sentence, c.features, float(1 / (1 + math.exp(-z))))
@@ -197,7 +243,7 @@ class Answerability:
             ),
             key=lambda c: -c.probability,
         )
-        return ranked, self.model.confidence(float(np.max(logits)))
+        return ranked, self.model.confidence(float(np.max(logits)), read)
 
     def run(self, question: str, retrieval: Retrieval, scored: list[ScoredSentence], data: Store) -> Decision:
         """Answered when the confidence reaches the answer threshold; else related when the best passage is
@@ -211,3 +257,17 @@ class Answerability:
         else:
             outcome = Outcome.none
         return Decision(outcome, round(confidence, 4), candidates, relatedness)
+
+
+def build_answerability(settings: Settings) -> Answerability:
+    """The configured decision step: the model (`RAG_ANSWERABILITY_MODEL`, else the bundled one with or without the
+    reader as `RAG_ANSWER_READER` says), its threshold (`RAG_ANSWER_THRESHOLD` when set, else the one chosen when
+    the model was trained) and the answer reader when the model reads."""
+    model = AnswerabilityModel.load(
+        settings.answerability_model or (MODEL_PATH if settings.answer_reader else FAST_MODEL_PATH)
+    )
+    threshold = settings.answer_threshold
+    if "answer_threshold" not in settings.model_fields_set:
+        threshold = float(model.meta.get("threshold", threshold))
+    reader = Reader() if model.reader_candidates else None
+    return Answerability(model, threshold, settings.related_threshold, reader)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from rag.answer.answerability import FEATURES, AnswerabilityModel
+from rag.answer.answerability import FEATURES, AnswerabilityModel, reader_input, reader_picks
+from rag.answer.reader import Reader
 from rag.chunking import split_sentences
 from rag.errors import RagError
 from rag.evaluation.metrics import normalize
@@ -25,6 +26,13 @@ class Example:
     rows: np.ndarray  # (candidates, len(FEATURES))
     labels: np.ndarray  # 1 where the candidate overlaps an evidence span
     source: str = ""
+    reads: np.ndarray | None = None  # the answer reader's logit for each candidate (None: not read)
+
+    def read(self, model: AnswerabilityModel) -> float:
+        """The reader's best logit over the candidates `model` has it read (0 when it uses no reader)."""
+        if not model.reader_candidates or self.reads is None:
+            return 0.0
+        return float(np.max(self.reads[reader_picks(model.logits(self.rows), model.reader_candidates)]))
 
 
 def evidence_spans(text: str, evidence: Sequence[str]) -> list[tuple[int, int]]:
@@ -39,12 +47,15 @@ def evidence_spans(text: str, evidence: Sequence[str]) -> list[tuple[int, int]]:
     return spans
 
 
-def collect(pipeline, items: Sequence[Question], source: str = "") -> list[Example]:
-    """Features and labels of every question's candidates, from the pipeline's own decision step."""
+def collect(
+    pipeline, items: Sequence[Question], source: str = "", reader: Reader | None = None
+) -> list[Example]:
+    """Features and labels of every question's candidates, from the pipeline's own decision step; with `reader`,
+    also the reader's logit for every candidate."""
     examples = []
     for item in items:
         try:
-            _, _, decision = pipeline.assess(item.question, item.history or None)
+            question, _, decision = pipeline.assess(item.question, item.history or None)
         except RagError:
             continue
         spans = {
@@ -59,7 +70,13 @@ def collect(pipeline, items: Sequence[Question], source: str = "") -> list[Examp
             rows.append([candidate.features[f] for f in FEATURES])
             labels.append(int(item.answerable and hit))
         if rows:
-            examples.append(Example(item.id, item.answerable, np.array(rows), np.array(labels), source))
+            reads = None
+            if reader is not None:
+                texts = [reader_input(reader, c.sentence, pipeline.data) for c in decision.candidates]
+                reads = reader.scores(question, texts).astype(np.float64)
+            examples.append(
+                Example(item.id, item.answerable, np.array(rows), np.array(labels), source, reads)
+            )
     return examples
 
 
@@ -106,17 +123,28 @@ def removal_pairs(pipeline, items: Sequence[Question]) -> list[tuple[Question, o
     return pairs
 
 
-def collect_removal(pipeline, items: Sequence[Question], source: str = "removal") -> list[Example]:
+def collect_removal(
+    pipeline, items: Sequence[Question], source: str = "removal", reader: Reader | None = None
+) -> list[Example]:
     """`collect` over the removal-based unanswerable variants of `items`."""
     examples = []
     for variant, derived in removal_pairs(pipeline, items):
-        examples += collect(derived, [variant], source)
+        examples += collect(derived, [variant], source, reader)
     return examples
 
 
-def fit(examples: Sequence[Example], *, c: float = 1.0, meta: dict | None = None) -> AnswerabilityModel:
-    """Logistic regression on candidates (does this sentence answer the question?), then a Platt scaling of
-    each question's best logit against whether the question is answerable."""
+def fit(
+    examples: Sequence[Example],
+    *,
+    c: float = 1.0,
+    meta: dict | None = None,
+    reader_candidates: int = 0,
+) -> AnswerabilityModel:
+    """Logistic regression on candidates (does this sentence answer the question?), then a question-level one
+    of each question's best logit (and, with `reader_candidates` > 0, the reader's best logit over that many
+    best-ranked candidates: the examples must carry `reads`) against whether the question is answerable."""
+    if reader_candidates and any(e.reads is None for e in examples):
+        raise ValueError("reader_candidates > 0 needs examples collected with the reader")
     from sklearn.linear_model import LogisticRegression
 
     x = np.concatenate([e.rows for e in examples])
@@ -130,17 +158,25 @@ def fit(examples: Sequence[Example], *, c: float = 1.0, meta: dict | None = None
         tuple(scale.tolist()),
         tuple(clf.coef_[0].tolist()),
         float(clf.intercept_[0]),
+        reader_candidates=reader_candidates,
         meta=meta or {},
     )
-    best = np.array([[model.logits(e.rows).max()] for e in examples])
+    best = np.array(
+        [[model.logits(e.rows).max(), *([e.read(model)] if reader_candidates else [])] for e in examples]
+    )
     labels = np.array([int(e.answerable) for e in examples])
-    platt = LogisticRegression(C=100.0, max_iter=2000).fit(best, labels)
-    return replace(model, platt=(float(platt.coef_[0][0]), float(platt.intercept_[0])))
+    question = LogisticRegression(C=100.0, max_iter=2000).fit(best, labels)
+    weights = question.coef_[0]
+    return replace(
+        model,
+        platt=(float(weights[0]), float(question.intercept_[0])),
+        reader_weight=float(weights[1]) if reader_candidates else 0.0,
+    )
 
 
 def confidences(model: AnswerabilityModel, examples: Sequence[Example]) -> np.ndarray:
     """Question-level confidence of each example under `model`."""
-    return np.array([model.confidence(float(model.logits(e.rows).max())) for e in examples])
+    return np.array([model.confidence(float(model.logits(e.rows).max()), e.read(model)) for e in examples])
 
 
 def roc_auc(scores: Sequence[float], answerable: Sequence[bool]) -> float | None:

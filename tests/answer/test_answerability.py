@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from rag.answer import ABSTAIN_TEXT, RELATED_TEXT
-from rag.answer.answerability import FEATURES, MODEL_PATH, AnswerabilityModel
+from rag.answer.answerability import (
+    FAST_MODEL_PATH,
+    FEATURES,
+    MODEL_PATH,
+    Answerability,
+    AnswerabilityModel,
+    build_answerability,
+    reader_picks,
+)
+from rag.answer.reader import Reader
 from rag.evaluation.answerability import Example, best_threshold, confidences, fit, roc_auc, tradeoff
 from rag.pipeline import Pipeline
+from rag.settings import Settings
 
 
 def test_an_answered_question_carries_its_confidence(seed_pipeline: Pipeline) -> None:
@@ -73,3 +85,70 @@ def test_fitting_learns_which_candidates_answer() -> None:
     threshold = best_threshold(scores, [e.answerable for e in examples])
     ((_, abstained, false_abstention),) = tradeoff(scores, [e.answerable for e in examples], [threshold])
     assert abstained > 0.8 and false_abstention < 0.2
+
+
+def test_the_confidence_combines_the_best_logit_with_the_readers_best_candidate(
+    seed_pipeline: Pipeline,
+) -> None:
+    """The bundled model has the answer reader read its best-ranked candidates; the decision's confidence is the
+    question-level model of the best logit and the reader's best logit over those candidates."""
+    model = AnswerabilityModel.load(MODEL_PATH)
+    assert model.reader_candidates > 0 and model.reader_weight > 0
+    question = "how big is alibaba's warehouse in belgium"
+    _, _, decision = seed_pipeline.assess(question)
+    rows = np.array([[c.features[f] for f in model.features] for c in decision.candidates])
+    logits = model.logits(rows)
+    picks = reader_picks(logits, model.reader_candidates)
+    read = Reader().scores(question, [decision.candidates[i].sentence.text for i in picks])
+    expected = model.confidence(float(logits.max()), float(read.max()))
+    assert decision.confidence == pytest.approx(expected, abs=1e-3)
+    assert model.confidence(float(logits.max()), 0.0) != pytest.approx(expected, abs=1e-3)
+
+
+def test_reader_picks_are_the_best_logits_first() -> None:
+    assert reader_picks(np.array([0.1, 2.0, -1.0, 1.5]), 2).tolist() == [1, 3]
+    assert reader_picks(np.array([0.1, 2.0]), 8).tolist() == [1, 0]
+    assert reader_picks(np.array([0.1, 2.0]), 0).tolist() == []
+
+
+def test_a_model_that_reads_needs_the_reader() -> None:
+    model = dataclasses.replace(AnswerabilityModel.load(MODEL_PATH), reader_candidates=4)
+    with pytest.raises(ValueError, match="needs the answer reader"):
+        Answerability(model, 0.5, 0.2)
+
+
+def test_fitting_uses_the_reader_where_the_candidate_features_cannot_tell() -> None:
+    """Answerable and unanswerable questions whose candidate features look alike, but whose reader logits
+    differ: only the model with the reader separates them."""
+    rng = np.random.default_rng(1)
+    examples = []
+    for i in range(80):
+        answerable = i % 2 == 0
+        rows = rng.normal(0, 1, (4, len(FEATURES)))
+        rows[0, FEATURES.index("semantic")] += 3.0  # every question has a strong-looking best candidate
+        labels = np.zeros(4, dtype=int)
+        labels[0] = int(answerable)
+        reads = rng.normal(-3.0, 1.0, 4)
+        if answerable:
+            reads[0] += 6.0
+        examples.append(Example(f"q{i}", answerable, rows, labels, reads=reads))
+    answerable = [e.answerable for e in examples]
+    with_reader = fit(examples, reader_candidates=2)
+    assert with_reader.reader_candidates == 2 and with_reader.reader_weight > 0
+    assert roc_auc(confidences(with_reader, examples), answerable) > 0.95
+    assert roc_auc(confidences(fit(examples), examples), answerable) < 0.75
+    with pytest.raises(ValueError, match="collected with the reader"):
+        fit([dataclasses.replace(e, reads=None) for e in examples], reader_candidates=2)
+
+
+def test_the_reader_can_be_switched_off_and_the_threshold_follows_the_model() -> None:
+    """RAG_ANSWER_READER=false takes the bundled model without the reader, at the threshold it was trained with;
+    an explicit RAG_ANSWER_THRESHOLD wins; the settings default is the bundled model's own threshold."""
+    default = build_answerability(Settings())
+    assert default.reader is not None and default.model.reader_candidates > 0
+    assert default.answer_threshold == AnswerabilityModel.load(MODEL_PATH).meta["threshold"]
+    assert Settings().answer_threshold == default.answer_threshold
+    fast = build_answerability(Settings(answer_reader=False))
+    assert fast.reader is None and fast.model.reader_candidates == 0
+    assert fast.answer_threshold == AnswerabilityModel.load(FAST_MODEL_PATH).meta["threshold"]
+    assert build_answerability(Settings(answer_reader=False, answer_threshold=0.7)).answer_threshold == 0.7

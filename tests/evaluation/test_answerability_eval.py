@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.reader import Reader
 from rag.errors import InvalidInput
-from rag.evaluation.answerability import removal_pairs
+from rag.evaluation.answerability import collect, removal_pairs
 from rag.evaluation.metrics import has_evidence
 from rag.evaluation.qa import evaluate_questions
 from rag.evaluation.questions import Question, load_questions
@@ -80,7 +81,18 @@ def test_splits_select_items_and_the_test_split_is_refused_for_training() -> Non
     assert parse_source(f"{NATURAL}:dev") == (NATURAL, "dev")
 
 
-def test_the_bundled_model_was_trained_without_the_test_split() -> None:
-    meta = json.loads((REPO / "rag" / "answer" / "answerability.json").read_text())["meta"]
+@pytest.mark.parametrize("name", ["answerability.json", "answerability_fast.json"])
+def test_the_bundled_model_was_trained_without_the_test_split(name: str) -> None:
+    meta = json.loads((REPO / "rag" / "answer" / name).read_text())["meta"]
     assert meta["sources"] and not any(s.endswith(":test") for s in meta["sources"])
     assert any("natural_questions.jsonl:dev" in s for s in meta["sources"])
+
+
+def test_training_examples_carry_the_readers_logit_for_every_candidate(seed_pipeline: Pipeline) -> None:
+    """With a reader, each collected candidate gets its logit, and the evidence sentence is read as the best."""
+    (example,) = collect(seed_pipeline, [LIEGE], "t", Reader())
+    assert example.reads is not None and example.reads.shape == (len(example.rows),)
+    assert example.labels.sum() >= 1
+    assert example.labels[int(example.reads.argmax())] == 1
+    (plain,) = collect(seed_pipeline, [LIEGE], "t")
+    assert plain.reads is None and (plain.rows == example.rows).all()
