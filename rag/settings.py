@@ -149,7 +149,7 @@ class Settings(BaseSettings):
     answer_reader: bool = Field(
         True,
         description="Have the answer reader (a 6-layer cross-encoder) read the best candidates for the confidence: "
-        "better at near-miss and paraphrased questions, about 60 ms more CPU per question. false = the bundled "
+        "better at near-miss and paraphrased questions, about 80 ms more CPU per question on 2 cores. false = the bundled "
         "model without it (faster). Ignored when RAG_ANSWERABILITY_MODEL is set.",
     )
     related_threshold: float = Field(
