@@ -181,16 +181,15 @@ def train_answerability(
         "rag/answer/answerability.json"
     ),
     reader_candidates: Annotated[
-        int | None,
+        int,
         typer.Option(
             "--reader-candidates",
             min=0,
             max=8,
             help="Best-ranked candidates the answer reader reads for the confidence (0: no reader; faster, "
-            "weaker on paraphrased and near-miss questions). Default: the bundled model's recipe (2).",
-            show_default=False,
+            "weaker on paraphrased and near-miss questions). The bundled answerability.json: 0; answerability_reader.json: 2.",
         ),
-    ] = None,
+    ] = 0,
     index: IndexOpt = None,
 ) -> None:
     """Fit the answerability model on training questions and print the threshold to apply.

@@ -17,8 +17,10 @@ from rag.settings import Settings
 from rag.stores.protocol import SentenceKey, Store
 from rag.text import tokens
 
-MODEL_PATH = Path(__file__).with_name("answerability.json")  # the bundled model: reads with the answer reader
-FAST_MODEL_PATH = Path(__file__).with_name("answerability_fast.json")  # the same recipe without the reader
+MODEL_PATH = Path(__file__).with_name("answerability.json")  # the bundled model (no reader)
+READER_MODEL_PATH = Path(__file__).with_name(
+    "answerability_reader.json"
+)  # the same recipe, with the answer reader
 CANDIDATES = 8  # best-ranked candidate sentences scored by the model
 
 FEATURES = (
@@ -260,11 +262,11 @@ class Answerability:
 
 
 def build_answerability(settings: Settings) -> Answerability:
-    """The configured decision step: the model (`RAG_ANSWERABILITY_MODEL`, else the bundled one with or without the
-    reader as `RAG_ANSWER_READER` says), its threshold (`RAG_ANSWER_THRESHOLD` when set, else the one chosen when
+    """The configured decision step: the model (`RAG_ANSWERABILITY_MODEL`, else the bundled one, with the answer
+    reader when `RAG_ANSWER_READER` is true), its threshold (`RAG_ANSWER_THRESHOLD` when set, else the one chosen when
     the model was trained) and the answer reader when the model reads."""
     model = AnswerabilityModel.load(
-        settings.answerability_model or (MODEL_PATH if settings.answer_reader else FAST_MODEL_PATH)
+        settings.answerability_model or (READER_MODEL_PATH if settings.answer_reader else MODEL_PATH)
     )
     threshold = settings.answer_threshold
     if "answer_threshold" not in settings.model_fields_set:

@@ -30,10 +30,6 @@ DEFAULT_SOURCES = ("evals/natural_questions.jsonl:dev", "evals/seed_questions.js
 DEFAULT_C = (
     0.1  # chosen by 5-fold grouped cross-validation on the sources above (0.01, 0.1, 1 within 0.003 AUC)
 )
-# Candidates the answer reader reads (the best-ranked by the candidate model): 5-fold grouped cross-validation
-# on the natural dev split gave question AUC 0.771 / 0.763 / 0.770 / 0.779 for 2 / 3 / 4 / 8 (0.741 / 0.741 /
-# 0.747 / 0.749 with the removal twins); each candidate costs about 30 ms of one core, so 2.
-READER_CANDIDATES = 2
 
 
 @dataclass
@@ -96,13 +92,14 @@ def train(
     removal: bool = True,
     out: Path | None = None,
     progress: bool = False,
-    reader_candidates: int | None = None,
+    reader_candidates: int = 0,
 ) -> TrainingResult:
     """Fit the model on `sources`, choose the threshold on the same (training) questions, save it to `out`.
-    `reader_candidates` > 0 has the answer reader (rag/answer/reader) read that many best candidates (default
-    READER_CANDIDATES)."""
+    `reader_candidates` > 0 has the answer reader (rag/answer/reader) read that many best-ranked candidates. The
+    bundled answerability_reader.json used 2: 5-fold grouped cross-validation on the natural dev split gave question
+    AUC 0.771 / 0.763 / 0.770 / 0.779 for 2 / 3 / 4 / 8 (0.741 / 0.741 / 0.747 / 0.749 with the removal twins), and
+    each candidate costs about 30 ms of one core."""
     sources = list(sources or DEFAULT_SOURCES)
-    reader_candidates = READER_CANDIDATES if reader_candidates is None else reader_candidates
     reader = Reader() if reader_candidates > 0 else None
     examples = training_examples(pipeline, sources, removal=removal, progress=progress, reader=reader)
     if not any(e.answerable for e in examples) or all(e.answerable for e in examples):

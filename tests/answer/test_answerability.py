@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rag.answer import ABSTAIN_TEXT, RELATED_TEXT
 from rag.answer.answerability import (
-    FAST_MODEL_PATH,
     FEATURES,
     MODEL_PATH,
+    READER_MODEL_PATH,
     Answerability,
     AnswerabilityModel,
     build_answerability,
     reader_picks,
 )
 from rag.answer.reader import Reader
+from rag.embedding import Embedder
 from rag.evaluation.answerability import Example, best_threshold, confidences, fit, roc_auc, tradeoff
 from rag.pipeline import Pipeline
 from rag.settings import Settings
+from tests.conftest import make_settings
 
 
 def test_an_answered_question_carries_its_confidence(seed_pipeline: Pipeline) -> None:
@@ -88,14 +91,15 @@ def test_fitting_learns_which_candidates_answer() -> None:
 
 
 def test_the_confidence_combines_the_best_logit_with_the_readers_best_candidate(
-    seed_pipeline: Pipeline,
+    seed_index_dir: Path, embedder: Embedder
 ) -> None:
-    """The bundled model has the answer reader read its best-ranked candidates; the decision's confidence is the
-    question-level model of the best logit and the reader's best logit over those candidates."""
-    model = AnswerabilityModel.load(MODEL_PATH)
+    """With RAG_ANSWER_READER the bundled reader model has the answer reader read its best-ranked candidates; the
+    decision's confidence is the question-level model of the best logit and the reader's best logit over them."""
+    model = AnswerabilityModel.load(READER_MODEL_PATH)
     assert model.reader_candidates > 0 and model.reader_weight > 0
+    pipeline = Pipeline(make_settings(seed_index_dir, answer_reader=True), embedder=embedder)
     question = "how big is alibaba's warehouse in belgium"
-    _, _, decision = seed_pipeline.assess(question)
+    _, _, decision = pipeline.assess(question)
     rows = np.array([[c.features[f] for f in model.features] for c in decision.candidates])
     logits = model.logits(rows)
     picks = reader_picks(logits, model.reader_candidates)
@@ -112,7 +116,7 @@ def test_reader_picks_are_the_best_logits_first() -> None:
 
 
 def test_a_model_that_reads_needs_the_reader() -> None:
-    model = dataclasses.replace(AnswerabilityModel.load(MODEL_PATH), reader_candidates=4)
+    model = dataclasses.replace(AnswerabilityModel.load(MODEL_PATH), reader_candidates=2)
     with pytest.raises(ValueError, match="needs the answer reader"):
         Answerability(model, 0.5, 0.2)
 
@@ -141,14 +145,16 @@ def test_fitting_uses_the_reader_where_the_candidate_features_cannot_tell() -> N
         fit([dataclasses.replace(e, reads=None) for e in examples], reader_candidates=2)
 
 
-def test_the_reader_can_be_switched_off_and_the_threshold_follows_the_model() -> None:
-    """RAG_ANSWER_READER=false takes the bundled model without the reader, at the threshold it was trained with;
-    an explicit RAG_ANSWER_THRESHOLD wins; the settings default is the bundled model's own threshold."""
-    default = build_answerability(Settings())
-    assert default.reader is not None and default.model.reader_candidates > 0
+def test_the_reader_is_switched_on_by_setting_and_the_threshold_follows_the_model() -> None:
+    """By default the bundled model without the reader, at the threshold it was trained with (the settings
+    default); RAG_ANSWER_READER=true takes the reader model at its own threshold; an explicit threshold wins."""
+    default = build_answerability(Settings(_env_file=None))
+    assert default.reader is None and default.model.reader_candidates == 0
     assert default.answer_threshold == AnswerabilityModel.load(MODEL_PATH).meta["threshold"]
-    assert Settings().answer_threshold == default.answer_threshold
-    fast = build_answerability(Settings(answer_reader=False))
-    assert fast.reader is None and fast.model.reader_candidates == 0
-    assert fast.answer_threshold == AnswerabilityModel.load(FAST_MODEL_PATH).meta["threshold"]
-    assert build_answerability(Settings(answer_reader=False, answer_threshold=0.7)).answer_threshold == 0.7
+    assert Settings(_env_file=None).answer_threshold == default.answer_threshold
+    read = build_answerability(Settings(_env_file=None, answer_reader=True))
+    assert read.reader is not None and read.model.reader_candidates == 2
+    assert read.answer_threshold == AnswerabilityModel.load(READER_MODEL_PATH).meta["threshold"]
+    assert read.answer_threshold != default.answer_threshold
+    explicit = Settings(_env_file=None, answer_reader=True, answer_threshold=0.7)
+    assert build_answerability(explicit).answer_threshold == 0.7

@@ -81,7 +81,7 @@ def test_splits_select_items_and_the_test_split_is_refused_for_training() -> Non
     assert parse_source(f"{NATURAL}:dev") == (NATURAL, "dev")
 
 
-@pytest.mark.parametrize("name", ["answerability.json", "answerability_fast.json"])
+@pytest.mark.parametrize("name", ["answerability.json", "answerability_reader.json"])
 def test_the_bundled_model_was_trained_without_the_test_split(name: str) -> None:
     meta = json.loads((REPO / "rag" / "answer" / name).read_text())["meta"]
     assert meta["sources"] and not any(s.endswith(":test") for s in meta["sources"])
