@@ -7,8 +7,8 @@ held-out passages are indexed on their own in a temporary folder and every quest
 the same process as the reader's training questions, so these figures favour the reader compared with
 questions from elsewhere: read them beside the natural test split, not instead of it.
 
-    .venv/bin/python bench/synthetic_holdout.py                     # the bundled answerability model
-    RAG_ANSWERABILITY_MODEL=old.json RAG_ANSWER_THRESHOLD=0.43 .venv/bin/python bench/synthetic_holdout.py
+    .venv/bin/python bench/synthetic_holdout.py                          # the default answerability model
+    RAG_ANSWER_READER=true .venv/bin/python bench/synthetic_holdout.py   # the model with the answer reader
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(
-    0, str(Path(__file__).resolve().parents[1])
-)  # training/ is a folder of scripts, not installed
+# training/ is a folder of scripts, not installed
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rag.evaluation.qa import evaluate_questions
 from rag.evaluation.questions import Question

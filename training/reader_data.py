@@ -23,7 +23,9 @@ Recipe (deterministic: no sampling except the seeded hold-out draw):
     against every sentence of its evidence documents (loaded as the indexer loads them): positives overlap an
     evidence span, negatives are the document's other sentences (hard, same-topic negatives the retriever
     did not necessarily rank). Windows are the sentence with its neighbours in the document.
-(d) Synthetic questions from SmolLM2 were not generated (see training/README.md).
+(f) With --synthetic: the written passages of training/synthetic_qa (training/synthetic_data.py), each question
+    against every sentence of its passage; a seeded 15% of the passages is the hold-out. --no-natural leaves
+    the natural set out of (a), (b) and (e): the shipped recipe.
 
 Each row carries `group` (the question it comes from: a removal twin shares its original's group) and `split`:
 `holdout` for a seeded 40% of the natural-dev questions (stratified by answerability, twins included), kept out
@@ -50,7 +52,8 @@ from rag.chunking import split_sentences
 from rag.errors import RagError
 from rag.evaluation.answerability import evidence_spans, removal_pairs
 from rag.evaluation.questions import Question, load_questions
-from training.synthetic_data import synthetic_rows
+from training.synthetic_data import FOLDER as SYNTHETIC
+from training.synthetic_data import holdout_passages, passages
 
 SCIFACT = Path("/work/shared/data/scifact")
 HOLDOUT_SHARE = 0.4
@@ -232,6 +235,34 @@ def scifact_rows(root: Path = SCIFACT) -> Iterator[dict]:
                 "rank": index,
                 "split": "train",
             }
+
+
+def synthetic_rows(folder: Path = SYNTHETIC) -> Iterator[dict]:
+    """(f): every written question against every sentence of its passage (positive: the sentences overlapping its
+    answer span); `split` is `holdout` for the held-out passages."""
+    items = passages(folder)
+    held = holdout_passages(items)
+    for passage in items:
+        text = passage["text"]
+        for number, q in enumerate(passage["questions"]):
+            answer, at = q["answer"], text.find(q["answer"]) if q["answer"] else -1
+            span = [(at, at + len(answer))] if at >= 0 else []
+            gold = {i for i, (s, e) in enumerate(split_sentences(text)) if _overlaps(s, e, span)}
+            for index, (sentence, window, (lo, hi)) in enumerate(_windows(text)):
+                yield {
+                    "question": q["q"],
+                    "sentence": sentence,
+                    "window": window,
+                    "label": int(index in gold),
+                    "window_label": int(any(lo <= g <= hi for g in gold)),
+                    "answerable": int(bool(span)),
+                    "qid": f"synthetic:{passage['id']}:{number}",
+                    "group": f"synthetic:{passage['id']}",
+                    "source": "synthetic",
+                    "style": q["style"],
+                    "rank": index,
+                    "split": "holdout" if passage["id"] in held else "train",
+                }
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -17,10 +17,9 @@ from rag.settings import Settings
 from rag.stores.protocol import SentenceKey, Store
 from rag.text import tokens
 
-MODEL_PATH = Path(__file__).with_name("answerability.json")  # the bundled model (no reader)
-READER_MODEL_PATH = Path(__file__).with_name(
-    "answerability_reader.json"
-)  # the same recipe, with the answer reader
+# The bundled models: the default (no reader), and the same recipe with the answer reader (RAG_ANSWER_READER).
+MODEL_PATH = Path(__file__).with_name("answerability.json")
+READER_MODEL_PATH = Path(__file__).with_name("answerability_reader.json")
 CANDIDATES = 8  # best-ranked candidate sentences scored by the model
 
 FEATURES = (
