@@ -59,6 +59,25 @@ def is_follow_up(question: str) -> bool:
     )
 
 
+# Words that say nothing about what a question is about: question words, auxiliaries, articles, fillers.
+_FUNCTION = frozenset(
+    _WORD.findall(
+        "how what who whom whose when where why which much many is are was were be been do does did has have had "
+        "can could will would should may might a an the of in on at to for from with by about and or so ok hey "
+        "please tell me us you know any there again also just really actually exactly"
+    )
+)
+
+
+def unresolved_reference(question: str) -> bool:
+    """True when a pronoun is all that names the question's subject ("how big is it?", "who runs it",
+    "what is its revenue"): with nothing earlier to resolve it against, no passage can be said to answer it."""
+    if not _ANAPHORA.search(question):
+        return False
+    words = [w for w in _WORD.findall(question.lower()) if w not in _FUNCTION and not _ANAPHORA.fullmatch(w)]
+    return len(words) <= 1
+
+
 def focus(question: str) -> str | None:
     """What a question is about when it names it plainly ("what is cainiao?" -> "cainiao"), else None."""
     match = _FOCUS.match(question)

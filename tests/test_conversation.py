@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.conversation import focus, is_follow_up, rewrite
+from rag.conversation import focus, is_follow_up, rewrite, unresolved_reference
 from rag.pipeline import Pipeline
 
 
@@ -59,3 +59,20 @@ def test_the_pipeline_answers_the_rewritten_question_and_returns_it(seed_pipelin
     assert answer.question == "how many packages did it handle in march 2021?"
     assert not answer.abstained and "5 million" in answer.answer
     assert seed_pipeline.ask("What is Cainiao?").standalone_question is None
+
+
+@pytest.mark.parametrize(
+    ("question", "unresolved"),
+    [
+        ("How big is it?", True),
+        ("who runs it", True),
+        ("what is its revenue?", True),
+        ("what does it do", True),
+        ("how many overseas customers does it have?", False),  # the customers abroad narrow it to the corpus
+        ("how big is the liege warehouse?", False),
+        ("what is cainiao?", False),
+        ("when did ali start building the liege warehouse? how big is it?", False),  # carried from history
+    ],
+)
+def test_a_pronoun_as_the_only_subject_is_an_unresolved_reference(question: str, unresolved: bool) -> None:
+    assert unresolved_reference(question) is unresolved

@@ -12,6 +12,7 @@ import numpy as np
 
 from rag.answer.evidence import AnswerType, ScoredSentence, answer_type, holds_type
 from rag.answer.reader import Reader
+from rag.conversation import unresolved_reference
 from rag.retrieval import Retrieval
 from rag.settings import Settings
 from rag.stores.protocol import SentenceKey, Store
@@ -247,11 +248,12 @@ class Answerability:
         return ranked, self.model.confidence(float(np.max(logits)), read)
 
     def run(self, question: str, retrieval: Retrieval, scored: list[ScoredSentence], data: Store) -> Decision:
-        """Answered when the confidence reaches the answer threshold; else related when the best passage is
-        close enough to the question (dense cosine), else nothing."""
+        """Answered when the confidence reaches the answer threshold and the question names its subject (not
+        only a pronoun left unresolved); else related when the best passage is close enough to the question
+        (dense cosine), else nothing."""
         candidates, confidence = self.score(question, retrieval, scored, data)
         relatedness = max((p.dense_score or 0.0 for p in retrieval.passages), default=0.0)
-        if candidates and confidence >= self.answer_threshold:
+        if candidates and confidence >= self.answer_threshold and not unresolved_reference(question):
             outcome = Outcome.answered
         elif retrieval.passages and relatedness >= self.related_threshold:
             outcome = Outcome.related

@@ -109,6 +109,21 @@ def test_the_confidence_combines_the_best_logit_with_the_readers_best_candidate(
     assert model.confidence(float(logits.max()), 0.0) != pytest.approx(expected, abs=1e-3)
 
 
+@pytest.mark.parametrize("answer_reader", [False, True])
+def test_a_question_whose_subject_is_only_a_pronoun_is_not_answered(
+    seed_index_dir: Path, embedder: Embedder, answer_reader: bool
+) -> None:
+    """ "How big is it?" with no conversation: the reader scores the Liège warehouse's size as an answer, but
+    nothing says the user means that warehouse; the related passages are offered instead. With the
+    conversation the same question is answered."""
+    pipeline = Pipeline(make_settings(seed_index_dir, answer_reader=answer_reader), embedder=embedder)
+    alone = pipeline.ask("How big is it?")
+    assert alone.abstained and alone.outcome in {"related", "none"}
+    history = [{"role": "user", "content": "when did alibaba start building the warehouse at liege airport?"}]
+    followed = pipeline.ask("How big is it?", history=history)
+    assert not followed.abstained and "220000" in followed.answer
+
+
 def test_reader_picks_are_the_best_logits_first() -> None:
     assert reader_picks(np.array([0.1, 2.0, -1.0, 1.5]), 2).tolist() == [1, 3]
     assert reader_picks(np.array([0.1, 2.0]), 8).tolist() == [1, 0]
