@@ -1,4 +1,4 @@
-"""Answer figures on the held-out synthetic passages (training/synthetic_qa): a larger second held-out set.
+"""Answer figures on the held-out written passages (training/synthetic_qa*): a larger second held-out set.
 
 The reader's training never sees these passages (training/synthetic_data.py holds them out; its epochs are
 chosen on them), and the answerability model is fitted on the natural dev split and the seed set only. The
@@ -9,6 +9,10 @@ questions from elsewhere: read them beside the natural test split, not instead o
 
     .venv/bin/python bench/synthetic_holdout.py                          # the default answerability model
     RAG_ANSWER_READER=true .venv/bin/python bench/synthetic_holdout.py   # the model with the answer reader
+    .venv/bin/python bench/synthetic_holdout.py --folders training/synthetic_qa   # batch 1's hold-out only
+
+Each folder (writing batch) holds out its own 15% of passages; by default both batches' hold-outs (240 passages).
+The shipped reader was trained on batch 1's other passages and never saw batch 2.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from rag.evaluation.questions import Question
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.types import Document
-from training.synthetic_data import holdout_passages, passages
+from training.synthetic_data import FOLDER, SECOND, holdout_passages, passages
 
 KEYS = (
     "answer_accuracy",
@@ -67,10 +71,15 @@ def main() -> None:
     """Index the held-out passages, ask their questions, print the figures as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-removal", action="store_true", help="skip the removal-based twins")
+    parser.add_argument(
+        "--folders", type=Path, nargs="+", default=[FOLDER, SECOND], help="written batches (default: both)"
+    )
     args = parser.parse_args()
-    items = passages()
-    held = holdout_passages(items)
-    items = [p for p in items if p["id"] in held]
+    items = []
+    for folder in args.folders:
+        batch = passages(folder)
+        held = holdout_passages(batch)
+        items += [p for p in batch if p["id"] in held]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         pipeline = Pipeline(Settings(index_dir=Path(tmp), corpus_dir=Path(tmp)))

@@ -150,8 +150,7 @@ class Settings(BaseSettings):
         False,
         description="Have the answer reader (a 6-layer cross-encoder) read the 2 best candidates for the confidence "
         "(the bundled answerability_reader.json model): separates answerable from near-miss questions better, "
-        "but costs about 80 ms more CPU per question on 2 cores and answers some questions whose subject is only a "
-        "pronoun. Ignored when RAG_ANSWERABILITY_MODEL is set.",
+        "but costs about 80 ms more CPU per question on 2 cores. Ignored when RAG_ANSWERABILITY_MODEL is set.",
     )
     related_threshold: float = Field(
         0.18,

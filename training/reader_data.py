@@ -23,27 +23,31 @@ Recipe (deterministic: no sampling except the seeded hold-out draw):
     against every sentence of its evidence documents (loaded as the indexer loads them): positives overlap an
     evidence span, negatives are the document's other sentences (hard, same-topic negatives the retriever
     did not necessarily rank). Windows are the sentence with its neighbours in the document.
-(f) With --synthetic: the written passages of training/synthetic_qa (training/synthetic_data.py), each question
-    against every sentence of its passage; a seeded 15% of the passages is the hold-out. --no-natural leaves
-    the natural set out of (a), (b) and (e): the shipped recipe.
+(f) With --synthetic: the written passages of training/synthetic_qa (batch 1; training/synthetic_qa_2 is batch 2;
+    training/synthetic_data.py), each question against every sentence of its passage; a seeded 15% of each
+    folder's passages is the hold-out. --no-natural leaves the natural set out of (a), (b) and (e): the shipped
+    recipe.
 
 Each row carries `group` (the question it comes from: a removal twin shares its original's group) and `split`:
-`holdout` for a seeded 40% of the natural-dev questions (stratified by answerability, twins included), kept out
-of training and used to select hyper-parameters and to report figures; `train` for everything else.
+`holdout` for the held-out written passages and (without --no-natural) a seeded 40% of the natural-dev questions
+(stratified by answerability, twins included), kept out of training and used to select the epoch and config;
+`train` for everything else. (c) and (f) are built in training/text_pairs.py.
 
-    .venv/bin/python -m training.reader_data --out artifacts/reader/pairs.jsonl
+    # the shipped recipe
+    .venv/bin/python -m training.reader_data --no-natural --synthetic training/synthetic_qa \\
+        --out artifacts/reader/pairs.jsonl
+    # the natural dev candidates that train_reader --report logs (never trained or selected on)
+    .venv/bin/python -m training.reader_data --natural-report artifacts/reader/natural_dev_report.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import random
-import re
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -52,16 +56,10 @@ from rag.chunking import split_sentences
 from rag.errors import RagError
 from rag.evaluation.answerability import evidence_spans, removal_pairs
 from rag.evaluation.questions import Question, load_questions
-from training.synthetic_data import FOLDER as SYNTHETIC
-from training.synthetic_data import holdout_passages, passages
+from training.text_pairs import overlaps, scifact_rows, synthetic_rows
 
-SCIFACT = Path("/work/shared/data/scifact")
 HOLDOUT_SHARE = 0.4
 SEED = 13
-
-
-def _overlaps(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
-    return any(a < end and start < b for a, b in spans)
 
 
 def _window_span(sentence, data) -> tuple[int, int]:
@@ -95,8 +93,8 @@ def candidate_pairs(pipeline, item: Question, source: str, group: str, split: st
             "question": question,
             "sentence": s.text,
             "window": window,
-            "label": int(item.answerable and _overlaps(s.start, s.end, doc_spans)),
-            "window_label": int(item.answerable and _overlaps(w_start, w_end, doc_spans)),
+            "label": int(item.answerable and overlaps(s.start, s.end, doc_spans)),
+            "window_label": int(item.answerable and overlaps(w_start, w_end, doc_spans)),
             "answerable": int(item.answerable),
             "qid": item.id,
             "group": group,
@@ -167,8 +165,8 @@ def document_rows(corpus: Path, seed_set: Path, natural: Path | None) -> Iterato
                         "question": question,
                         "sentence": doc.text[start:end],
                         "window": doc.text[sentences[lo][0] : sentences[hi][1]],
-                        "label": int(_overlaps(start, end, spans)),
-                        "window_label": int(_overlaps(sentences[lo][0], sentences[hi][1], spans)),
+                        "label": int(overlaps(start, end, spans)),
+                        "window_label": int(overlaps(sentences[lo][0], sentences[hi][1], spans)),
                         "answerable": 1,
                         "qid": f"{source}-doc:{item.id}",
                         "group": f"{source}:{item.id}",
@@ -179,90 +177,16 @@ def document_rows(corpus: Path, seed_set: Path, natural: Path | None) -> Iterato
                     }
 
 
-def _windows(text: str) -> list[tuple[str, str, tuple[int, int]]]:
-    """(sentence, window, sentence-index range of the window) for each sentence of `text`."""
-    spans = split_sentences(text)
-    out = []
-    for i, (s, e) in enumerate(spans):
-        lo, hi = max(0, i - 1), min(len(spans) - 1, i + 1)
-        out.append((text[s:e], text[spans[lo][0] : spans[hi][1]], (lo, hi)))
-    return out
-
-
-def _ints(cell: str) -> list[str]:
-    """The numbers of a list cell, written either as `[1, 2]` or NumPy-style as `[1 2]`."""
-    return re.findall(r"\d+", cell or "")
-
-
-def scifact_rows(root: Path = SCIFACT) -> Iterator[dict]:
-    """(c): SciFact train claims against the sentences of their evidence (or cited) abstracts."""
-    corpus = {}
-    with open(root / "corpus.jsonl", encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            corpus[row["_id"]] = row["text"]
-    evidence: dict[tuple[str, str], set[int]] = defaultdict(set)
-    claims: dict[str, str] = {}
-    cited: dict[str, list[str]] = {}
-    with open(root / "extra_scifact_claims_hf_csv" / "claims_train.csv", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            claims[row["id"]] = row["claim"]
-            cited[row["id"]] = _ints(row["cited_doc_ids"])
-            if row["evidence_doc_id"]:
-                evidence[(row["id"], row["evidence_doc_id"])] |= set(
-                    map(int, _ints(row["evidence_sentences"]))
-                )
-    pairs = sorted(evidence) + sorted(
-        (c, d) for c in claims if not any(k[0] == c for k in evidence) for d in cited[c]
-    )
-    for claim_id, doc_id in pairs:
-        text = corpus.get(doc_id)
-        if not text:
-            continue
-        gold = evidence.get((claim_id, doc_id), set())
-        for index, (sentence, window, (lo, hi)) in enumerate(_windows(text)):
-            yield {
-                "question": claims[claim_id],
-                "sentence": sentence,
-                "window": window,
-                "label": int(index in gold),
-                "window_label": int(any(lo <= g <= hi for g in gold)),
-                "answerable": int(bool(gold)),
-                "qid": f"scifact:{claim_id}",
-                "group": f"scifact:{claim_id}",
-                "source": "scifact",
-                "style": "claim",
-                "rank": index,
-                "split": "train",
-            }
-
-
-def synthetic_rows(folder: Path = SYNTHETIC) -> Iterator[dict]:
-    """(f): every written question against every sentence of its passage (positive: the sentences overlapping its
-    answer span); `split` is `holdout` for the held-out passages."""
-    items = passages(folder)
-    held = holdout_passages(items)
-    for passage in items:
-        text = passage["text"]
-        for number, q in enumerate(passage["questions"]):
-            answer, at = q["answer"], text.find(q["answer"]) if q["answer"] else -1
-            span = [(at, at + len(answer))] if at >= 0 else []
-            gold = {i for i, (s, e) in enumerate(split_sentences(text)) if _overlaps(s, e, span)}
-            for index, (sentence, window, (lo, hi)) in enumerate(_windows(text)):
-                yield {
-                    "question": q["q"],
-                    "sentence": sentence,
-                    "window": window,
-                    "label": int(index in gold),
-                    "window_label": int(any(lo <= g <= hi for g in gold)),
-                    "answerable": int(bool(span)),
-                    "qid": f"synthetic:{passage['id']}:{number}",
-                    "group": f"synthetic:{passage['id']}",
-                    "source": "synthetic",
-                    "style": q["style"],
-                    "rank": index,
-                    "split": "holdout" if passage["id"] in held else "train",
-                }
+def write_report(out: Path, corpus: Path, seed_set: Path, natural: Path) -> None:
+    """The natural dev questions' candidate pairs (a) and their removal twins (b), split `report`."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with open(out, "w", encoding="utf-8") as fh:
+        for row in corpus_rows(corpus, seed_set, natural):
+            if row["source"].startswith("natural_dev"):
+                fh.write(json.dumps({**row, "split": "report"}, ensure_ascii=False) + "\n")
+                n += 1
+    print(f"{n} natural dev pairs -> {out}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -282,9 +206,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         "answerability model, so the reader must not have seen it)",
     )
     parser.add_argument(
-        "--synthetic", type=Path, default=None, help="add (f): the passages and questions of this folder"
+        "--synthetic",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="add (f): the passages and questions of these folders (each holds out its own share)",
+    )
+    parser.add_argument(
+        "--natural-report",
+        type=Path,
+        default=None,
+        help="instead of the pairs: write the natural dev questions' candidate pairs (a, b) here, for "
+        "train_reader --report to log (never trained or selected on)",
     )
     args = parser.parse_args(argv)
+    if args.natural_report is not None:
+        write_report(args.natural_report, args.corpus, args.seed_set, args.natural)
+        return
     natural = None if args.no_natural else args.natural
     started = time.perf_counter()
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -299,8 +237,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             sources.append(document_rows(args.corpus, args.seed_set, natural))
         if not args.no_scifact and not args.only_documents:
             sources.append(scifact_rows())
-        if args.synthetic is not None:
-            sources.append(synthetic_rows(args.synthetic))
+        sources += [synthetic_rows(folder) for folder in args.synthetic]
         for rows in sources:
             for row in rows:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -168,7 +168,7 @@ def test_the_reader_is_switched_on_by_setting_and_the_threshold_follows_the_mode
     assert default.answer_threshold == AnswerabilityModel.load(MODEL_PATH).meta["threshold"]
     assert Settings(_env_file=None).answer_threshold == default.answer_threshold
     read = build_answerability(Settings(_env_file=None, answer_reader=True))
-    assert read.reader is not None and read.model.reader_candidates == 2
+    assert read.reader is not None and read.model.reader_candidates > 0
     assert read.answer_threshold == AnswerabilityModel.load(READER_MODEL_PATH).meta["threshold"]
     assert read.answer_threshold != default.answer_threshold
     explicit = Settings(_env_file=None, answer_reader=True, answer_threshold=0.7)
