@@ -28,6 +28,21 @@ _FOCUS = re.compile(
     r"^\s*what (?:does|do|did)\s+(?P<c>.+?)\s+do\b",
     re.IGNORECASE,
 )
+# Always point back, however long the question: "how many of those ...", "which athlete showed up too?"
+_PARTITIVE = re.compile(r"\b(?:of|among|from) (?:those|these|them)\b", re.IGNORECASE)
+_ADDITIVE = re.compile(r"\b(?:too|as well|either)[\s?.!]*$", re.IGNORECASE)
+# "the head of alibaba cloud": a role of something; a later "it"/"its" means the something, not the person.
+_ROLE_OF = re.compile(
+    r"^(?:the\s+)?(?:head|ceo|boss|chief(?: executive)?|founder|president|chair(?:man|woman)?|owner|leader|"
+    r"director|manager|general manager)s?\s+of\s+(?:the\s+)?(?P<thing>.+)$",
+    re.IGNORECASE,
+)
+_NEUTER = re.compile(r"\b(?:it|its)\b", re.IGNORECASE)
+# "who runs X?": a later "it"/"its" means X (a later "he" means the person asked about, which is not named).
+_RUNS = re.compile(
+    r"^\s*who (?:heads|runs|leads|owns|founded|started|manages|chairs)\s+(?:the\s+)?(?P<thing>.+?)[\s?.!]*$",
+    re.IGNORECASE,
+)
 _SUBJECT_PRONOUN = re.compile(r"\b(?:it|they|he|she|the company|the firm|the platform)\b", re.IGNORECASE)
 _OBJECT_PRONOUN = re.compile(r"\b(?:it|them|him|her|this|that)\b(?!')", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"\b(?:its|their|his|her)\b", re.IGNORECASE)
@@ -54,6 +69,8 @@ def is_follow_up(question: str) -> bool:
     return (
         bool(_ANAPHORA.search(question))
         or bool(_ELLIPSIS.match(question))
+        or bool(_PARTITIVE.search(question))
+        or bool(_ADDITIVE.search(question))
         or words < 4
         or (words <= SHORT_WORDS and bool(_WEAK_ANAPHORA.search(question)))
     )
@@ -99,6 +116,13 @@ def _standalone(previous: str, question: str) -> str:
     ):
         return f"{previous.rstrip(' ?.!')} {ellipsis.group(1)}?"
     subject = focus(previous)
+    if _NEUTER.search(tail):
+        role = _ROLE_OF.match(subject) if subject else None
+        runs = _RUNS.match(previous)
+        if role:  # "who is the head of alibaba cloud?" then "how fast is it growing"
+            subject = role.group("thing")
+        elif runs and len(_WORD.findall(runs.group("thing"))) <= 6:  # "who heads the aafa" then "... does it"
+            subject = runs.group("thing")
     if subject and _ANAPHORA.search(tail):
         replaced = _POSSESSIVE.sub(f"{subject}'s", tail, count=1)
         if replaced == tail:

@@ -26,6 +26,25 @@ def turns(*questions: str) -> list[dict[str, str]]:
             "how many overseas customers does alibaba have in europe?",
         ),
         (["what is cainiao?", "who runs it?"], "and in 2021?", "who runs cainiao in 2021?"),
+        # "it" after a role of something is the something; after "who runs X" it is X, "he" is not X
+        (
+            ["who is the head of alibaba cloud?"],
+            "how fast is it growing in southeast asia",
+            "how fast is alibaba cloud growing in southeast asia",
+        ),
+        (["who heads the aafa"], "how many brands does it represent", "how many brands does aafa represent"),
+        (["who runs alibaba?"], "how old is he?", "who runs alibaba? how old is he?"),
+        # partitive and additive follow-ups carry the previous question, however long they are
+        (
+            ["how many packages did liege airport handle in 2019"],
+            "how many of those were alibaba's exactly",
+            "how many packages did liege airport handle in 2019? how many of those were alibaba's exactly",
+        ),
+        (
+            ["who hosted the singles day opening concert"],
+            "which athlete showed up too?",
+            "who hosted the singles day opening concert? which athlete showed up too?",
+        ),
     ],
 )
 def test_follow_ups_are_rewritten_into_standalone_questions(
