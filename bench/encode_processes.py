@@ -93,7 +93,7 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|")
     print(f"| 1 x {torch.get_num_threads()} | - | {one:.1f} | {len(texts) / one:.0f} | 1.00x |", flush=True)
     for n in (int(x) for x in args.processes.split(",")):
-        pool = EncodePool(model, n)
+        pool = EncodePool(path, n)
         started = time.perf_counter()
         pool.encode(texts, 32)
         first = time.perf_counter() - started

@@ -70,7 +70,7 @@ class Embedder:
         self._query_tokenizer = copy.deepcopy(self._model.tokenizer)
         self._query_lock = threading.Lock()
         # Public for inspection; None when encoding stays in this process (or after the pool failed).
-        self.pool: EncodePool | None = EncodePool(self._model, processes) if processes > 1 else None
+        self.pool: EncodePool | None = EncodePool(path, processes) if processes > 1 else None
 
     def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Embed `texts` as rows of an (n, dimension) float32 matrix of unit vectors."""

@@ -1,11 +1,14 @@
-"""Multi-process encoding for large indexing batches: sentence-transformers' process pool, cores shared out."""
+"""Multi-process encoding for large indexing batches: worker processes that each load the model from its folder."""
 
 from __future__ import annotations
 
 import logging
+import math
+import multiprocessing as mp
 import os
+import queue
 import threading
-from multiprocessing import resource_tracker
+import time
 from typing import Any
 
 import numpy as np
@@ -16,7 +19,10 @@ log = logging.getLogger(__name__)
 # all of them, so `processes` workers do not oversubscribe the machine.
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _environ_lock = threading.Lock()
-_TRACKER_FILTER = "ignore:resource_tracker:UserWarning"
+START_TIMEOUT = 600.0  # seconds for every worker to import torch and load the model
+STOP_TIMEOUT = 10.0  # seconds a worker gets to finish after its stop sentinel before it is terminated
+_POLL = 0.2  # seconds between checks that the workers are alive while waiting for them
+_CHUNKS_PER_PROCESS = 4  # pieces a call is cut into per worker, so a fast worker takes more of them
 
 # The options every `SentenceTransformer.encode` call of the embedder uses, in this process or in the pool: the
 # two paths must give the same vectors (numpy rows, L2-normalised).
@@ -31,84 +37,160 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-class EncodePool:
-    """`processes` worker processes, each with a copy of the model and `threads` torch threads.
+def _work(model_path: str, threads: int, inbox: Any, outbox: Any) -> None:
+    """A worker process: load the model, then encode (key, texts, batch size) jobs until the None sentinel."""
+    try:
+        import torch
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
-    Built on sentence-transformers' `start_multi_process_pool` (spawned processes, one input and one output
-    queue) with CPU devices. Started on first use, since each worker imports torch and receives the model (a few
-    seconds), and stopped by `close()`. The workers are daemons: they end with this process in any case. A
-    worker found dead when a call begins gets the pool started again; one that dies during a call makes
-    `encode` raise (sentence-transformers checks for dead workers while it waits) and stops the pool, and the
-    caller decides what to do instead.
+        hf_logging.disable_progress_bar()  # as the embedder does: no loading bars on the user's terminal
+        hf_logging.set_verbosity_error()
+        torch.set_num_threads(threads)
+        model = SentenceTransformer(model_path, device="cpu", local_files_only=True)
+        model.eval()
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which gives up on the pool
+        outbox.put(("failed", os.getpid(), f"{exc.__class__.__name__}: {exc}"))
+        return
+    outbox.put(("ready", os.getpid(), None))
+    while (job := inbox.get()) is not None:
+        key, texts, batch_size = job
+        vectors = model.encode(texts, batch_size=batch_size, show_progress_bar=False, **UNIT_VECTORS)
+        outbox.put((key, os.getpid(), np.ascontiguousarray(vectors, dtype=np.float32)))
+
+
+class EncodePool:
+    """`processes` worker processes, each loading the model from `model_path` with `threads` torch threads.
+
+    Spawned processes sharing one job queue and one result queue. They start together on first use, each
+    importing torch and reading the model folder itself (so starting N costs about the time of one), and stop
+    on a sentinel at `close()`. The workers are daemons: they end with this process in any case. A worker found
+    dead when a call begins gets the pool started again; one that dies during a call (or while starting) makes
+    `encode` raise and stops the pool, and the caller decides what to do instead.
     """
 
-    def __init__(self, model: Any, processes: int, threads: int | None = None) -> None:
+    def __init__(self, model_path: str, processes: int, threads: int | None = None) -> None:
         if processes < 2:
             raise ValueError("an encode pool needs at least 2 processes")
-        self._model = model
+        self.model_path = model_path
         self.processes = processes
         self.threads = threads or max(1, available_cores() // processes)
-        self._pool: dict[str, Any] | None = None
-        self._lock = threading.Lock()  # one batch at a time: the queues carry no caller identity
+        self._workers: list[Any] = []
+        self._inbox: Any = None
+        self._outbox: Any = None
+        self._started = False
+        self._calls = 0
+        self.exit_codes: list[int | None] = []  # of the workers the last stop ended (0: left on the sentinel)
+        self._lock = threading.Lock()  # one call at a time: results are matched to the call by key
 
     @property
     def started(self) -> bool:
         """Whether the worker processes are running."""
-        return self._pool is not None
+        return self._started
 
     @property
     def pids(self) -> list[int]:
-        """Process ids of the running workers (empty before the first `encode` and after `close`)."""
-        return [] if self._pool is None else [p.pid for p in self._pool["processes"]]
+        """Process ids of the workers (from the moment they are spawned; empty after `close`)."""
+        return [p.pid for p in self._workers if p.pid is not None]
 
     @property
     def healthy(self) -> bool:
         """Whether every worker is alive (True before the first `encode` and after `close`: none is running)."""
-        return self._pool is None or all(p.is_alive() for p in self._pool["processes"])
+        return all(p.is_alive() for p in self._workers)
 
     def encode(self, texts: list[str], batch_size: int, progress: bool = False) -> np.ndarray:
-        """Unit vectors of `texts` (rows in order), the texts split into chunks shared by the workers."""
+        """Unit vectors of `texts` (rows in order), the texts cut into pieces the workers share. (`progress` is
+        accepted for the embedder's signature; callers that want progress embed in steps.)"""
         with self._lock:
             if not self.healthy:
                 log.warning("an encoding process has died; starting the pool again")
                 self._stop()
-            if self._pool is None:
-                self._pool = self._start()
             try:
-                vectors = self._model.encode(
-                    texts, pool=self._pool, batch_size=batch_size, show_progress_bar=progress, **UNIT_VECTORS
-                )
+                if not self._started:
+                    self._start()
+                return self._run(texts, batch_size)
             except BaseException:
                 self._stop()
                 raise
-        return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def close(self) -> None:
         """Stop the worker processes (idempotent); a later `encode` starts new ones."""
         with self._lock:
             self._stop()
 
-    def _start(self) -> dict[str, Any]:
+    def _start(self) -> None:
         log.info("starting %d encoding processes, %d threads each", self.processes, self.threads)
+        started = time.monotonic()
+        context = mp.get_context("spawn")
+        self._inbox, self._outbox = context.Queue(), context.Queue()
         with _environ_lock:  # the workers inherit the environment as it is when they are spawned
-            saved = {name: os.environ.get(name) for name in (*_THREAD_VARIABLES, "PYTHONWARNINGS")}
+            saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
             os.environ.update({name: str(self.threads) for name in _THREAD_VARIABLES})
-            # After a pool has encoded and been stopped (its workers get SIGTERM), Python's resource tracker
-            # reports "leaked semaphore objects" at exit (it removes them anyway): a UserWarning at the end of
-            # every `rag index`. The tracker process, started here if not yet running, inherits a filter for
-            # that warning alone; any filters already set are kept.
-            os.environ["PYTHONWARNINGS"] = ",".join(filter(None, (saved["PYTHONWARNINGS"], _TRACKER_FILTER)))
-            resource_tracker.ensure_running()
             try:
-                return self._model.start_multi_process_pool(["cpu"] * self.processes)
+                for _ in range(self.processes):
+                    worker = context.Process(
+                        target=_work,
+                        args=(self.model_path, self.threads, self._inbox, self._outbox),
+                        name="rag-encode",
+                        daemon=True,
+                    )
+                    worker.start()
+                    self._workers.append(worker)
             finally:
-                for name, value in saved.items():  # thread counts and warning filter as they were
+                for name, value in saved.items():  # thread counts as they were
                     if value is None:
                         os.environ.pop(name, None)
                     else:
                         os.environ[name] = value
+        ready = 0
+        while ready < self.processes:
+            status, pid, detail = self._next(started + START_TIMEOUT)
+            if status == "failed":
+                raise RuntimeError(f"encoding process {pid} could not load the model: {detail}")
+            ready += status == "ready"
+        self._started = True
+        log.info("encoding processes ready in %.1f s", time.monotonic() - started)
+
+    def _run(self, texts: list[str], batch_size: int) -> np.ndarray:
+        self._calls += 1
+        size = max(batch_size, math.ceil(len(texts) / (self.processes * _CHUNKS_PER_PROCESS)))
+        pieces = {}
+        for start in range(0, len(texts), size):
+            self._inbox.put(((self._calls, start), texts[start : start + size], batch_size))
+            pieces[start] = None
+        while any(v is None for v in pieces.values()):
+            key, _, vectors = self._next(None)
+            if isinstance(key, tuple) and key[0] == self._calls:
+                pieces[key[1]] = vectors
+        return np.concatenate([pieces[start] for start in sorted(pieces)])
+
+    def _next(self, deadline: float | None) -> tuple:
+        """The next message from the workers; raises when a worker has died or the deadline has passed."""
+        while True:
+            try:
+                return self._outbox.get(timeout=_POLL)
+            except queue.Empty:
+                if not self.healthy:
+                    raise RuntimeError("an encoding process died") from None
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError("the encoding processes did not start in time") from None
 
     def _stop(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            self._model.stop_multi_process_pool(pool)
+        workers, self._workers, self._started = self._workers, [], False
+        for worker in workers:
+            if worker.is_alive():
+                self._inbox.put(None)
+        for worker in workers:
+            worker.join(STOP_TIMEOUT)
+            if worker.is_alive():
+                log.warning(
+                    "encoding process %s did not stop in %.0f s; terminating it", worker.pid, STOP_TIMEOUT
+                )
+                worker.terminate()
+                worker.join()
+        self.exit_codes = [worker.exitcode for worker in workers]
+        for channel in (self._inbox, self._outbox):
+            if channel is not None:  # jobs nobody will read are dropped, not waited for
+                channel.cancel_join_thread()
+                channel.close()
+        self._inbox = self._outbox = None

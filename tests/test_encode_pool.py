@@ -14,6 +14,7 @@ import pytest
 from pydantic import ValidationError
 
 from rag.embedding import POOL_MIN_BATCHES, Embedder
+from rag.encode_pool import EncodePool
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from tests.conftest import CORPUS, make_settings, run_rag
@@ -63,6 +64,22 @@ def test_pool_gives_the_in_process_vectors(pooled: Embedder, embedder: Embedder)
     np.testing.assert_allclose(small, vectors[:10], atol=1e-5)
     # the workers' thread counts were passed through the environment, which is restored afterwards
     assert {name: os.environ.get(name) for name in environ} == environ
+
+
+def test_workers_stop_on_the_sentinel_not_a_signal(embedder: Embedder) -> None:
+    """Each worker loads the model from its folder and, at close, leaves its loop and exits by itself."""
+    pool = EncodePool(embedder.model_path, 2)
+    batch = texts(40)
+    np.testing.assert_allclose(pool.encode(batch, 8), embedder.embed(batch), atol=1e-5)
+    pool.close()
+    assert pool.exit_codes == [0, 0] and not pool.started and pool.pids == []
+
+
+def test_a_model_the_workers_cannot_load_fails_the_call_clearly(tmp_path: Path) -> None:
+    pool = EncodePool(str(tmp_path), 2)
+    with pytest.raises(RuntimeError, match="could not load the model"):
+        pool.encode(texts(10), 8)
+    assert not pool.started and pool.pids == []
 
 
 def test_a_worker_found_dead_is_replaced(pooled: Embedder, embedder: Embedder) -> None:
