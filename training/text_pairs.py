@@ -34,6 +34,36 @@ def _windows(text: str) -> list[tuple[str, str, tuple[int, int]]]:
     return out
 
 
+def _sentence_rows(
+    question: str,
+    text: str,
+    gold: set[int],
+    answerable: bool,
+    qid: str,
+    group: str,
+    source: str,
+    style: str,
+    split: str,
+) -> Iterator[dict]:
+    """One row per sentence of `text` for `question`: positive when the sentence's index is in `gold`, its
+    window positive when the window holds one."""
+    for index, (sentence, window, (lo, hi)) in enumerate(_windows(text)):
+        yield {
+            "question": question,
+            "sentence": sentence,
+            "window": window,
+            "label": int(index in gold),
+            "window_label": int(any(lo <= g <= hi for g in gold)),
+            "answerable": int(answerable),
+            "qid": qid,
+            "group": group,
+            "source": source,
+            "style": style,
+            "rank": index,
+            "split": split,
+        }
+
+
 def _ints(cell: str) -> list[str]:
     """The numbers of a list cell, written either as `[1, 2]` or NumPy-style as `[1 2]`."""
     return re.findall(r"\d+", cell or "")
@@ -65,21 +95,10 @@ def scifact_rows(root: Path = SCIFACT) -> Iterator[dict]:
         if not text:
             continue
         gold = evidence.get((claim_id, doc_id), set())
-        for index, (sentence, window, (lo, hi)) in enumerate(_windows(text)):
-            yield {
-                "question": claims[claim_id],
-                "sentence": sentence,
-                "window": window,
-                "label": int(index in gold),
-                "window_label": int(any(lo <= g <= hi for g in gold)),
-                "answerable": int(bool(gold)),
-                "qid": f"scifact:{claim_id}",
-                "group": f"scifact:{claim_id}",
-                "source": "scifact",
-                "style": "claim",
-                "rank": index,
-                "split": "train",
-            }
+        qid = f"scifact:{claim_id}"
+        yield from _sentence_rows(
+            claims[claim_id], text, gold, bool(gold), qid, qid, "scifact", "claim", "train"
+        )
 
 
 def synthetic_rows(folder: Path = SYNTHETIC) -> Iterator[dict]:
@@ -93,18 +112,8 @@ def synthetic_rows(folder: Path = SYNTHETIC) -> Iterator[dict]:
             answer, at = q["answer"], text.find(q["answer"]) if q["answer"] else -1
             span = [(at, at + len(answer))] if at >= 0 else []
             gold = {i for i, (s, e) in enumerate(split_sentences(text)) if overlaps(s, e, span)}
-            for index, (sentence, window, (lo, hi)) in enumerate(_windows(text)):
-                yield {
-                    "question": q["q"],
-                    "sentence": sentence,
-                    "window": window,
-                    "label": int(index in gold),
-                    "window_label": int(any(lo <= g <= hi for g in gold)),
-                    "answerable": int(bool(span)),
-                    "qid": f"synthetic:{passage['id']}:{number}",
-                    "group": f"synthetic:{passage['id']}",
-                    "source": "synthetic",
-                    "style": q["style"],
-                    "rank": index,
-                    "split": "holdout" if passage["id"] in held else "train",
-                }
+            qid, group = f"synthetic:{passage['id']}:{number}", f"synthetic:{passage['id']}"
+            split = "holdout" if passage["id"] in held else "train"
+            yield from _sentence_rows(
+                q["q"], text, gold, bool(span), qid, group, "synthetic", q["style"], split
+            )
