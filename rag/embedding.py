@@ -79,7 +79,7 @@ class Embedder:
         pool = self.pool
         if pool is not None and len(texts) >= self.bulk_size:
             try:
-                return pool.encode(texts, self.batch_size, progress)
+                return pool.encode(texts, self.batch_size)
             except Exception as exc:  # noqa: BLE001 - the texts are encoded here instead; nothing is lost
                 log.warning("multi-process encoding failed (%s); encoding in this process from now on", exc)
                 self.pool = None

@@ -79,9 +79,10 @@ class EncodePool:
         self._inbox: Any = None
         self._outbox: Any = None
         self._started = False
-        self._calls = 0
         self.exit_codes: list[int | None] = []  # of the workers the last stop ended (0: left on the sentinel)
-        self._lock = threading.Lock()  # one call at a time: results are matched to the call by key
+        self._lock = (
+            threading.Lock()
+        )  # one call at a time; a failed call stops the pool, so no result is stale
 
     @property
     def started(self) -> bool:
@@ -98,9 +99,9 @@ class EncodePool:
         """Whether every worker is alive (True before the first `encode` and after `close`: none is running)."""
         return all(p.is_alive() for p in self._workers)
 
-    def encode(self, texts: list[str], batch_size: int, progress: bool = False) -> np.ndarray:
-        """Unit vectors of `texts` (rows in order), the texts cut into pieces the workers share. (`progress` is
-        accepted for the embedder's signature; callers that want progress embed in steps.)"""
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        """Unit vectors of `texts` (rows in order), the texts cut into pieces the workers share (callers that
+        report progress embed in steps)."""
         with self._lock:
             if not self.healthy:
                 log.warning("an encoding process has died; starting the pool again")
@@ -152,17 +153,15 @@ class EncodePool:
         log.info("encoding processes ready in %.1f s", time.monotonic() - started)
 
     def _run(self, texts: list[str], batch_size: int) -> np.ndarray:
-        self._calls += 1
         size = max(batch_size, math.ceil(len(texts) / (self.processes * _CHUNKS_PER_PROCESS)))
-        pieces = {}
-        for start in range(0, len(texts), size):
-            self._inbox.put(((self._calls, start), texts[start : start + size], batch_size))
-            pieces[start] = None
-        while any(v is None for v in pieces.values()):
-            key, _, vectors = self._next(None)
-            if isinstance(key, tuple) and key[0] == self._calls:
-                pieces[key[1]] = vectors
-        return np.concatenate([pieces[start] for start in sorted(pieces)])
+        starts = range(0, len(texts), size)
+        for start in starts:
+            self._inbox.put((start, texts[start : start + size], batch_size))
+        pieces: dict[int, np.ndarray] = {}
+        while len(pieces) < len(starts):
+            start, _, vectors = self._next(None)
+            pieces[start] = vectors
+        return np.concatenate([pieces[start] for start in starts])
 
     def _next(self, deadline: float | None) -> tuple:
         """The next message from the workers; raises when a worker has died or the deadline has passed."""
