@@ -12,6 +12,7 @@ _PRONOUN = r"it|its|it's|they|them|their|theirs|he|him|his|she|her|hers"
 # ordinary ("how many shops are there on tmall global", "the warehouse at liege airport").
 _WEAK = r"this|that|these|those|there|one|the same|the company|the firm|the platform|the warehouse|the event"
 SHORT_WORDS = 6
+SUBJECT_WORDS = 6  # a subject named in an earlier question ("what is X", "who runs X") is at most this long
 _ANAPHORA = re.compile(rf"\b(?:{_PRONOUN})\b", re.IGNORECASE)
 _WEAK_ANAPHORA = re.compile(rf"\b(?:{_WEAK})\b", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
@@ -101,7 +102,7 @@ def focus(question: str) -> str | None:
     if not match:
         return None
     text = next(g for g in match.groups() if g)
-    return text if len(_WORD.findall(text)) <= 6 else None
+    return text if len(_WORD.findall(text)) <= SUBJECT_WORDS else None
 
 
 def _standalone(previous: str, question: str) -> str:
@@ -121,7 +122,9 @@ def _standalone(previous: str, question: str) -> str:
         runs = _RUNS.match(previous)
         if role:  # "who is the head of alibaba cloud?" then "how fast is it growing"
             subject = role.group("thing")
-        elif runs and len(_WORD.findall(runs.group("thing"))) <= 6:  # "who heads the aafa" then "... does it"
+        elif (
+            runs and len(_WORD.findall(runs.group("thing"))) <= SUBJECT_WORDS
+        ):  # "who heads the aafa" then "... does it"
             subject = runs.group("thing")
     if subject and _ANAPHORA.search(tail):
         replaced = _POSSESSIVE.sub(f"{subject}'s", tail, count=1)
